@@ -1,0 +1,274 @@
+//! Lookups: events of one (account, region) in a time range, optionally filtered by one lookup
+//! attribute, newest first, a page at a time. A page ends with a [`ScanPosition`] (the order key of
+//! its last event), so the next page continues exactly there whatever flushes or compactions
+//! happened in between.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use cairn_model::{EventRecord, EventTime, LookupAttribute, LookupFilter, RecordIndex};
+
+use crate::error::{Error, Result};
+use crate::memtable::MemSnapshot;
+use crate::segment::read::{self, ColumnMatch};
+use crate::segment::{SegmentHandle, SegmentSet, schema};
+use crate::{Seq, StoredEvent};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanRequest {
+    pub account_id: String,
+    pub region: String,
+    /// Inclusive bounds on event time.
+    pub start: EventTime,
+    pub end: EventTime,
+    pub filter: Option<LookupFilter>,
+    /// Event categories to return (e.g. `["Management"]` for the event history); None for all.
+    pub categories: Option<Vec<String>>,
+    /// Page size (at least 1).
+    pub limit: usize,
+    /// Continue after this position (exclusive), from a previous page.
+    pub after: Option<ScanPosition>,
+}
+
+impl ScanRequest {
+    pub fn new(account_id: impl Into<String>, region: impl Into<String>) -> Self {
+        ScanRequest {
+            account_id: account_id.into(),
+            region: region.into(),
+            start: EventTime::MIN,
+            end: EventTime::MAX,
+            filter: None,
+            categories: None,
+            limit: 50,
+            after: None,
+        }
+    }
+}
+
+/// Where a newest-first scan stopped: the order key (event time, sequence number) of the last
+/// event returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ScanPosition {
+    pub event_time: EventTime,
+    pub seq: Seq,
+}
+
+impl ScanPosition {
+    /// 16 bytes; callers that hand positions to clients should seal them (MAC) first.
+    pub fn to_bytes(self) -> [u8; 16] {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&self.event_time.millis().to_be_bytes());
+        b[8..].copy_from_slice(&self.seq.to_be_bytes());
+        b
+    }
+
+    pub fn from_bytes(b: &[u8]) -> Option<Self> {
+        let b: &[u8; 16] = b.try_into().ok()?;
+        Some(ScanPosition {
+            event_time: EventTime::from_millis(i64::from_be_bytes(b[..8].try_into().ok()?)),
+            seq: u64::from_be_bytes(b[8..].try_into().ok()?),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    pub memtable_events_examined: usize,
+    pub segments_considered: usize,
+    pub row_groups_read: usize,
+    pub row_groups_pruned: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScanPage {
+    pub events: Vec<StoredEvent>,
+    /// Present when more events may follow.
+    pub next: Option<ScanPosition>,
+    pub stats: ScanStats,
+}
+
+/// What a scan sees: unflushed events and the segment set, taken together.
+pub(crate) struct Snapshot {
+    pub mem: MemSnapshot,
+    pub segments: Arc<SegmentSet>,
+}
+
+enum Source {
+    Mem(EventRecord),
+    Segment { segment: usize, row: usize },
+}
+
+struct Hit {
+    key: (i64, Seq),
+    source: Source,
+}
+
+fn compile(filter: &LookupFilter) -> ColumnMatch {
+    match filter.attribute {
+        LookupAttribute::ReadOnly => match filter.value.to_ascii_lowercase().as_str() {
+            "true" => ColumnMatch::Bool(true),
+            "false" => ColumnMatch::Bool(false),
+            _ => ColumnMatch::Nothing,
+        },
+        attr => ColumnMatch::Text {
+            column: schema::attribute_column(attr),
+            value: filter.value.clone(),
+        },
+    }
+}
+
+/// Whether an unflushed event matches the filter; the same rule the segment columns encode.
+pub fn index_matches(ix: &RecordIndex, filter: &LookupFilter) -> bool {
+    let v = filter.value.as_str();
+    match filter.attribute {
+        LookupAttribute::EventId => ix.event_id == v,
+        LookupAttribute::EventName => ix.event_name.as_deref() == Some(v),
+        LookupAttribute::EventSource => ix.event_source.as_deref() == Some(v),
+        LookupAttribute::Username => ix.username.as_deref() == Some(v),
+        LookupAttribute::AccessKeyId => ix.access_key_id.as_deref() == Some(v),
+        LookupAttribute::ReadOnly => match v.to_ascii_lowercase().as_str() {
+            "true" => ix.read_only == Some(true),
+            "false" => ix.read_only == Some(false),
+            _ => false,
+        },
+        LookupAttribute::ResourceType => ix.resources.iter().any(|r| r.resource_type.as_deref() == Some(v)),
+        LookupAttribute::ResourceName => ix
+            .resources
+            .iter()
+            .any(|r| r.name.as_deref() == Some(v) || r.arn.as_deref() == Some(v)),
+    }
+}
+
+/// Keeps the `want` newest hits, newest first.
+fn trim(hits: &mut Vec<Hit>, want: usize) {
+    hits.sort_unstable_by(|a, b| b.key.cmp(&a.key));
+    hits.dedup_by_key(|h| h.key.1);
+    hits.truncate(want);
+}
+
+pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> {
+    if req.limit == 0 {
+        return Err(Error::InvalidInput("a scan needs a limit of at least 1".into()));
+    }
+    let want = req.limit + 1;
+    let start = req.start.millis();
+    let end = req.end.millis();
+    let after = req.after.map(|p| (p.event_time.millis(), p.seq));
+    // Newest event time any result may have.
+    let upper_time = after.map_or(end, |(t, _)| t.min(end));
+    let keep = move |t: i64, s: Seq| t >= start && t <= end && after.is_none_or(|a| (t, s) < a);
+    let categories = req.categories.as_deref();
+    let matcher = req.filter.as_ref().map(compile);
+    let mut stats = ScanStats::default();
+    let mut hits: Vec<Hit> = Vec::new();
+
+    for e in snap.mem.iter() {
+        stats.memtable_events_examined += 1;
+        let ix = e.record.index();
+        if ix.account_id == req.account_id
+            && ix.region == req.region
+            && keep(ix.event_time.millis(), e.seq)
+            && categories.is_none_or(|c| c.iter().any(|c| *c == ix.event_category))
+            && req.filter.as_ref().is_none_or(|f| index_matches(ix, f))
+        {
+            hits.push(Hit {
+                key: (ix.event_time.millis(), e.seq),
+                source: Source::Mem(e.record.clone()),
+            });
+        }
+    }
+    trim(&mut hits, want);
+
+    let segments = snap.segments.partition(&req.account_id, &req.region);
+    // The oldest time still able to enter the page, once it is full.
+    let floor = |hits: &Vec<Hit>| (hits.len() >= want).then(|| hits[want - 1].key.0);
+    if !matches!(matcher, Some(ColumnMatch::Nothing)) {
+        for (si, seg) in segments.iter().enumerate() {
+            if seg.meta.max_event_time < start || seg.meta.min_event_time > upper_time {
+                continue;
+            }
+            // Segments come newest first: once the page is full with events newer than this
+            // segment's newest, no later segment can contribute.
+            if floor(&hits).is_some_and(|f| f > seg.meta.max_event_time) {
+                break;
+            }
+            stats.segments_considered += 1;
+            let meta = seg.reader_metadata().await?;
+            for rg in read::row_groups(&meta).iter().rev() {
+                if rg.max_time < start || rg.min_time > upper_time || floor(&hits).is_some_and(|f| f > rg.max_time) {
+                    stats.row_groups_pruned += 1;
+                    continue;
+                }
+                if let Some(ColumnMatch::Text { column, value }) = &matcher
+                    && !read::bloom_might_contain(seg, &meta, rg.index, column, value).await?
+                {
+                    stats.row_groups_pruned += 1;
+                    continue;
+                }
+                stats.row_groups_read += 1;
+                let found = read::row_group_hits(seg, &meta, rg, matcher.as_ref(), categories, &keep).await?;
+                hits.extend(found.into_iter().map(|h| Hit {
+                    key: (h.event_time, h.seq),
+                    source: Source::Segment {
+                        segment: si,
+                        row: h.row,
+                    },
+                }));
+                trim(&mut hits, want);
+            }
+        }
+    }
+
+    let more = hits.len() > req.limit;
+    hits.truncate(req.limit);
+    let events = materialize(hits, segments).await?;
+    let next = if more {
+        events.last().map(|e| ScanPosition {
+            event_time: e.record.event_time(),
+            seq: e.seq,
+        })
+    } else {
+        None
+    };
+    Ok(ScanPage { events, next, stats })
+}
+
+/// Turns hits into events, fetching segment records in one read per segment.
+async fn materialize(hits: Vec<Hit>, segments: &[Arc<SegmentHandle>]) -> Result<Vec<StoredEvent>> {
+    let mut wanted: HashMap<usize, Vec<usize>> = HashMap::new();
+    for h in &hits {
+        if let Source::Segment { segment, row } = h.source {
+            wanted.entry(segment).or_default().push(row);
+        }
+    }
+    let mut fetched: HashMap<Seq, String> = HashMap::new();
+    for (si, rows) in wanted {
+        let seg = &segments[si];
+        let meta = seg.reader_metadata().await?;
+        for (seq, json) in read::fetch_records(seg, &meta, &rows).await? {
+            fetched.insert(seq, json);
+        }
+    }
+    let mut events = Vec::with_capacity(hits.len());
+    for h in hits {
+        let record = match h.source {
+            Source::Mem(r) => r,
+            Source::Segment { segment, .. } => {
+                let json = fetched.remove(&h.key.1).ok_or_else(|| {
+                    Error::corrupt(
+                        segments[segment].location(),
+                        format!("row for sequence {} not found", h.key.1),
+                    )
+                })?;
+                EventRecord::from_json(&json).map_err(|e| {
+                    Error::corrupt(
+                        segments[segment].location(),
+                        format!("stored record {} is unreadable: {e}", h.key.1),
+                    )
+                })?
+            }
+        };
+        events.push(StoredEvent { seq: h.key.1, record });
+    }
+    Ok(events)
+}

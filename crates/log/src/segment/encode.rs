@@ -1,0 +1,190 @@
+//! Turning events into a segment file: sorted by event time, zstd, statistics on the ordering
+//! columns, bloom filters on the lookup columns, sized from the real number of distinct values.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use arrow_array::builder::{BooleanBuilder, ListBuilder, StringBuilder};
+use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampMillisecondArray, UInt64Array};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::{KeyValue, SortingColumn};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+use parquet::schema::types::ColumnPath;
+
+use super::schema::{self, BLOOM_COLUMNS};
+use crate::error::Result;
+use crate::memtable::MemEntry;
+
+/// Settings for encoding one segment.
+#[derive(Debug, Clone, Copy)]
+pub struct EncodeOptions {
+    pub row_group_rows: usize,
+    pub zstd_level: i32,
+}
+
+/// An encoded segment, ready to upload.
+pub struct Encoded {
+    pub bytes: Vec<u8>,
+    pub rows: u64,
+    pub raw_bytes: u64,
+    pub min_event_time: i64,
+    pub max_event_time: i64,
+    pub min_seq: u64,
+    pub max_seq: u64,
+    pub max_ingest_ms: i64,
+    pub checksum: u32,
+}
+
+/// Encodes the entries of one partition. Sorts them by (event time, sequence number).
+pub fn encode(entries: &mut [&MemEntry], opts: EncodeOptions) -> Result<Encoded> {
+    assert!(!entries.is_empty(), "a segment holds at least one event");
+    entries.sort_by_key(|e| (e.record.event_time(), e.seq));
+    let props = writer_properties(entries, opts);
+    let schema = schema::schema();
+    let raw_bytes: usize = entries.iter().map(|e| e.record.json().len()).sum();
+    let mut writer = ArrowWriter::try_new(Vec::with_capacity(raw_bytes / 6 + 4096), schema.clone(), Some(props))?;
+    for chunk in entries.chunks(opts.row_group_rows.clamp(1, 8192)) {
+        writer.write(&to_batch(chunk, &schema)?)?;
+    }
+    let bytes = writer.into_inner()?;
+    let checksum = crc32c::crc32c(&bytes);
+    Ok(Encoded {
+        rows: entries.len() as u64,
+        raw_bytes: raw_bytes as u64,
+        min_event_time: entries.first().unwrap().record.event_time().millis(),
+        max_event_time: entries.last().unwrap().record.event_time().millis(),
+        min_seq: entries.iter().map(|e| e.seq).min().unwrap(),
+        max_seq: entries.iter().map(|e| e.seq).max().unwrap(),
+        max_ingest_ms: entries.iter().map(|e| e.ingest_ms).max().unwrap(),
+        checksum,
+        bytes,
+    })
+}
+
+fn writer_properties(entries: &[&MemEntry], opts: EncodeOptions) -> WriterProperties {
+    let rg = opts.row_group_rows.max(1);
+    // Bloom filters are sized for the distinct values a row group can hold: a column with a
+    // handful of values (event names) gets a small filter, event ids a large one.
+    let distinct = |f: &dyn Fn(&MemEntry) -> Vec<&str>| -> u64 {
+        let mut set: HashSet<&str> = HashSet::new();
+        for e in entries {
+            set.extend(f(e));
+        }
+        (set.len().min(rg) as u64).max(1)
+    };
+    let ndv: [u64; 7] = [
+        entries.len().min(rg) as u64,
+        distinct(&|e| e.record.index().event_name.as_deref().into_iter().collect()),
+        distinct(&|e| e.record.index().event_source.as_deref().into_iter().collect()),
+        distinct(&|e| e.record.index().username.as_deref().into_iter().collect()),
+        distinct(&|e| e.record.index().access_key_id.as_deref().into_iter().collect()),
+        distinct(&|e| {
+            e.record
+                .index()
+                .resources
+                .iter()
+                .filter_map(|r| r.resource_type.as_deref())
+                .collect()
+        }),
+        distinct(&|e| resource_names(e).collect()),
+    ];
+
+    let level = ZstdLevel::try_new(opts.zstd_level).unwrap_or_default();
+    let mut b = WriterProperties::builder()
+        .set_writer_version(WriterVersion::PARQUET_2_0)
+        .set_compression(Compression::ZSTD(level))
+        .set_max_row_group_row_count(Some(rg))
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_sorting_columns(Some(vec![SortingColumn {
+            column_idx: 1,
+            descending: false,
+            nulls_first: false,
+        }]))
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new(schema::FORMAT_KEY.to_string(), "1".to_string()),
+            KeyValue::new(schema::INDEX_VERSION_KEY.to_string(), schema::INDEX_VERSION.to_string()),
+        ]));
+    for col in [schema::SEQ, schema::EVENT_TIME] {
+        b = b.set_column_statistics_enabled(ColumnPath::from(col), EnabledStatistics::Page);
+    }
+    let record = ColumnPath::from(schema::RECORD);
+    b = b
+        .set_column_dictionary_enabled(record.clone(), false)
+        .set_column_statistics_enabled(record, EnabledStatistics::None);
+    for (path, ndv) in BLOOM_COLUMNS.iter().zip(ndv) {
+        let path = ColumnPath::new(path.iter().map(|s| s.to_string()).collect());
+        b = b
+            .set_column_bloom_filter_enabled(path.clone(), true)
+            .set_column_bloom_filter_fpp(path.clone(), 0.01)
+            .set_column_bloom_filter_max_ndv(path, ndv);
+    }
+    b.build()
+}
+
+/// Names a resource can be looked up by: its short name and its full ARN.
+fn resource_names<'a>(e: &'a MemEntry) -> impl Iterator<Item = &'a str> + 'a {
+    e.record
+        .index()
+        .resources
+        .iter()
+        .flat_map(|r| {
+            [
+                r.name.as_deref(),
+                r.arn.as_deref().filter(|a| Some(*a) != r.name.as_deref()),
+            ]
+        })
+        .flatten()
+}
+
+fn to_batch(entries: &[&MemEntry], schema: &arrow_schema::SchemaRef) -> Result<RecordBatch> {
+    let n = entries.len();
+    let strings = |f: &dyn Fn(&MemEntry) -> Option<&str>| -> ArrayRef {
+        Arc::new(entries.iter().map(|e| f(e)).collect::<StringArray>())
+    };
+    let mut read_only = BooleanBuilder::with_capacity(n);
+    let mut types = ListBuilder::new(StringBuilder::new());
+    let mut names = ListBuilder::new(StringBuilder::new());
+    let mut record = StringBuilder::with_capacity(n, entries.iter().map(|e| e.record.json().len()).sum());
+    for e in entries {
+        let ix = e.record.index();
+        read_only.append_option(ix.read_only);
+        for r in &ix.resources {
+            if let Some(t) = &r.resource_type {
+                types.values().append_value(t);
+            }
+        }
+        types.append(!ix.resources.is_empty());
+        for name in resource_names(e) {
+            names.values().append_value(name);
+        }
+        names.append(!ix.resources.is_empty());
+        record.append_value(e.record.json());
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(entries.iter().map(|e| e.seq).collect::<UInt64Array>()),
+        Arc::new(
+            TimestampMillisecondArray::from(
+                entries
+                    .iter()
+                    .map(|e| e.record.event_time().millis())
+                    .collect::<Vec<_>>(),
+            )
+            .with_timezone("UTC"),
+        ),
+        strings(&|e| Some(e.record.index().account_id.as_str())),
+        strings(&|e| Some(e.record.index().region.as_str())),
+        strings(&|e| Some(e.record.index().event_id.as_str())),
+        strings(&|e| e.record.index().event_name.as_deref()),
+        strings(&|e| e.record.index().event_source.as_deref()),
+        strings(&|e| e.record.index().username.as_deref()),
+        strings(&|e| e.record.index().access_key_id.as_deref()),
+        Arc::new(read_only.finish()),
+        strings(&|e| Some(e.record.index().event_category.as_str())),
+        strings(&|e| e.record.index().event_type.as_deref()),
+        Arc::new(types.finish()),
+        Arc::new(names.finish()),
+        Arc::new(record.finish()),
+    ];
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}

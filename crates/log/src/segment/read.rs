@@ -1,0 +1,313 @@
+//! Reading segments: row-group pruning by time statistics and bloom filters, narrow reads of the
+//! ordering and filter columns, then a second pass that fetches only the records a page returns.
+
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{TimestampMillisecondType, UInt64Type};
+use arrow_array::{Array, RecordBatch};
+use futures::TryStreamExt;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, RowSelection};
+use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
+use parquet::file::statistics::Statistics;
+
+use super::SegmentHandle;
+use super::schema;
+use crate::Seq;
+use crate::error::{Error, Result};
+
+/// Time range and position of one row group inside its file.
+#[derive(Debug, Clone, Copy)]
+pub struct RowGroupInfo {
+    pub index: usize,
+    pub first_row: usize,
+    pub rows: usize,
+    pub min_time: i64,
+    pub max_time: i64,
+}
+
+pub fn row_groups(meta: &ArrowReaderMetadata) -> Vec<RowGroupInfo> {
+    let time_col = schema::column_index(schema::EVENT_TIME);
+    let mut first_row = 0;
+    meta.metadata()
+        .row_groups()
+        .iter()
+        .enumerate()
+        .map(|(index, rg)| {
+            let rows = rg.num_rows() as usize;
+            let (min_time, max_time) = match rg.column(time_col).statistics() {
+                Some(Statistics::Int64(s)) => (
+                    s.min_opt().copied().unwrap_or(i64::MIN),
+                    s.max_opt().copied().unwrap_or(i64::MAX),
+                ),
+                // No statistics: never prune this row group.
+                _ => (i64::MIN, i64::MAX),
+            };
+            let info = RowGroupInfo {
+                index,
+                first_row,
+                rows,
+                min_time,
+                max_time,
+            };
+            first_row += rows;
+            info
+        })
+        .collect()
+}
+
+/// What a row must hold to match a lookup filter.
+#[derive(Debug, Clone)]
+pub enum ColumnMatch {
+    /// A string column (or any element of a list column) equals the value.
+    Text { column: &'static str, value: String },
+    /// The read_only column equals the value.
+    Bool(bool),
+    /// The filter can match nothing (e.g. ReadOnly=maybe).
+    Nothing,
+}
+
+impl ColumnMatch {
+    pub fn column(&self) -> Option<&'static str> {
+        match self {
+            ColumnMatch::Text { column, .. } => Some(column),
+            ColumnMatch::Bool(_) => Some(schema::READ_ONLY),
+            ColumnMatch::Nothing => None,
+        }
+    }
+}
+
+/// Index of a leaf column by its dotted path.
+fn leaf_index(meta: &ArrowReaderMetadata, root: &str) -> Option<usize> {
+    meta.parquet_schema()
+        .columns()
+        .iter()
+        .position(|c| c.path().parts()[0] == root)
+}
+
+/// False when the row group's bloom filter proves no row holds `value` in `column`.
+pub async fn bloom_might_contain(
+    handle: &SegmentHandle,
+    meta: &ArrowReaderMetadata,
+    row_group: usize,
+    column: &str,
+    value: &str,
+) -> Result<bool> {
+    let Some(leaf) = leaf_index(meta, column) else {
+        return Ok(true);
+    };
+    let bloom = match handle.cached_bloom(row_group, leaf) {
+        Some(b) => b,
+        None => {
+            let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(handle.object_reader(), meta.clone());
+            let bloom = builder
+                .get_row_group_column_bloom_filter(row_group, leaf)
+                .await
+                .map_err(|e| Error::corrupt(handle.location(), format!("unreadable bloom filter: {e}")))?
+                .map(Arc::new);
+            handle.cache_bloom(row_group, leaf, bloom.clone());
+            bloom
+        }
+    };
+    Ok(bloom.is_none_or(|b| b.check(value)))
+}
+
+async fn read_columns(
+    handle: &SegmentHandle,
+    meta: &ArrowReaderMetadata,
+    row_groups: Vec<usize>,
+    columns: &[&str],
+    selection: Option<RowSelection>,
+) -> Result<Vec<RecordBatch>> {
+    let arrow_schema = meta.schema();
+    let roots: Vec<usize> = columns
+        .iter()
+        .map(|c| arrow_schema.index_of(c).expect("known column"))
+        .collect();
+    let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
+    let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(handle.object_reader(), meta.clone())
+        .with_row_groups(row_groups)
+        .with_projection(mask)
+        .with_batch_size(8192);
+    if let Some(sel) = selection {
+        builder = builder.with_row_selection(sel);
+    }
+    let stream = builder
+        .build()
+        .map_err(|e| Error::corrupt(handle.location(), e.to_string()))?;
+    stream
+        .try_collect()
+        .await
+        .map_err(|e| Error::corrupt(handle.location(), format!("unreadable segment data: {e}")))
+}
+
+/// A row that passed a scan's filters: its order key and where to fetch its record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowHit {
+    pub event_time: i64,
+    pub seq: Seq,
+    pub row: usize,
+}
+
+/// Rows of one row group that match `matcher`, lie in `[start, end]`, have a category in
+/// `categories` (when given) and pass `keep(event_time, seq)`.
+pub async fn row_group_hits(
+    handle: &SegmentHandle,
+    meta: &ArrowReaderMetadata,
+    rg: &RowGroupInfo,
+    matcher: Option<&ColumnMatch>,
+    categories: Option<&[String]>,
+    keep: &(dyn Fn(i64, Seq) -> bool + Sync),
+) -> Result<Vec<RowHit>> {
+    let mut columns = vec![schema::SEQ, schema::EVENT_TIME];
+    if categories.is_some() {
+        columns.push(schema::EVENT_CATEGORY);
+    }
+    if let Some(col) = matcher.and_then(ColumnMatch::column) {
+        columns.push(col);
+    }
+    let batches = read_columns(handle, meta, vec![rg.index], &columns, None).await?;
+    let bad = |what: &str| Error::corrupt(handle.location(), format!("column {what} has an unexpected type"));
+    let mut hits = Vec::new();
+    let mut row = rg.first_row;
+    for batch in &batches {
+        let seqs = batch
+            .column_by_name(schema::SEQ)
+            .and_then(|c| c.as_primitive_opt::<UInt64Type>())
+            .ok_or_else(|| bad("seq"))?;
+        let times = batch
+            .column_by_name(schema::EVENT_TIME)
+            .and_then(|c| c.as_primitive_opt::<TimestampMillisecondType>())
+            .ok_or_else(|| bad("event_time"))?;
+        let cats = match categories {
+            Some(_) => Some(
+                batch
+                    .column_by_name(schema::EVENT_CATEGORY)
+                    .and_then(|c| c.as_string_opt::<i32>())
+                    .ok_or_else(|| bad("event_category"))?,
+            ),
+            None => None,
+        };
+        let matched = match matcher {
+            None => None,
+            Some(m) => Some(match_column(batch, m).ok_or_else(|| bad("filter"))?),
+        };
+        for i in 0..batch.num_rows() {
+            let (t, s) = (times.value(i), seqs.value(i));
+            let ok = keep(t, s)
+                && matched.as_ref().is_none_or(|m| m[i])
+                && match (categories, cats) {
+                    (Some(want), Some(c)) => c.is_valid(i) && want.iter().any(|w| w == c.value(i)),
+                    _ => true,
+                };
+            if ok {
+                hits.push(RowHit {
+                    event_time: t,
+                    seq: s,
+                    row: row + i,
+                });
+            }
+        }
+        row += batch.num_rows();
+    }
+    Ok(hits)
+}
+
+fn match_column(batch: &RecordBatch, m: &ColumnMatch) -> Option<Vec<bool>> {
+    let n = batch.num_rows();
+    match m {
+        ColumnMatch::Nothing => Some(vec![false; n]),
+        ColumnMatch::Bool(want) => {
+            let col = batch.column_by_name(schema::READ_ONLY)?.as_boolean_opt()?;
+            Some((0..n).map(|i| col.is_valid(i) && col.value(i) == *want).collect())
+        }
+        ColumnMatch::Text { column, value } => {
+            let col = batch.column_by_name(column)?;
+            if let Some(s) = col.as_string_opt::<i32>() {
+                Some((0..n).map(|i| s.is_valid(i) && s.value(i) == value).collect())
+            } else {
+                let list = col.as_list_opt::<i32>()?;
+                let items = list.values().as_string_opt::<i32>()?;
+                let offsets = list.value_offsets();
+                Some(
+                    (0..n)
+                        .map(|i| {
+                            list.is_valid(i)
+                                && (offsets[i] as usize..offsets[i + 1] as usize)
+                                    .any(|j| items.is_valid(j) && items.value(j) == value)
+                        })
+                        .collect(),
+                )
+            }
+        }
+    }
+}
+
+/// The (seq, record JSON) of the given rows (file-wide row numbers), in row order.
+pub async fn fetch_records(
+    handle: &SegmentHandle,
+    meta: &ArrowReaderMetadata,
+    rows: &[usize],
+) -> Result<Vec<(Seq, String)>> {
+    let mut rows = rows.to_vec();
+    rows.sort_unstable();
+    rows.dedup();
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let groups = row_groups(meta);
+    // Only the row groups holding wanted rows are read; the selection is relative to them.
+    let mut selected = Vec::new();
+    let mut ranges = Vec::new();
+    let mut base = 0;
+    for rg in &groups {
+        let inside: Vec<usize> = rows
+            .iter()
+            .copied()
+            .filter(|r| (rg.first_row..rg.first_row + rg.rows).contains(r))
+            .collect();
+        if inside.is_empty() {
+            continue;
+        }
+        selected.push(rg.index);
+        ranges.extend(
+            inside
+                .iter()
+                .map(|r| base + r - rg.first_row..base + r - rg.first_row + 1),
+        );
+        base += rg.rows;
+    }
+    let selection = RowSelection::from_consecutive_ranges(ranges.into_iter(), base);
+    let batches = read_columns(handle, meta, selected, &[schema::SEQ, schema::RECORD], Some(selection)).await?;
+    collect_seq_records(handle, &batches)
+}
+
+/// Every (seq, record JSON) of a segment, in file order.
+pub async fn read_all(handle: &SegmentHandle) -> Result<Vec<(Seq, String)>> {
+    let meta = handle.reader_metadata().await?;
+    let all: Vec<usize> = (0..meta.metadata().num_row_groups()).collect();
+    let batches = read_columns(handle, &meta, all, &[schema::SEQ, schema::RECORD], None).await?;
+    collect_seq_records(handle, &batches)
+}
+
+fn collect_seq_records(handle: &SegmentHandle, batches: &[RecordBatch]) -> Result<Vec<(Seq, String)>> {
+    let mut out = Vec::new();
+    for batch in batches {
+        let seqs = batch
+            .column_by_name(schema::SEQ)
+            .and_then(|c| c.as_primitive_opt::<UInt64Type>());
+        let recs = batch
+            .column_by_name(schema::RECORD)
+            .and_then(|c| c.as_string_opt::<i32>());
+        let (Some(seqs), Some(recs)) = (seqs, recs) else {
+            return Err(Error::corrupt(
+                handle.location(),
+                "segment lacks its seq or record column",
+            ));
+        };
+        for i in 0..batch.num_rows() {
+            out.push((seqs.value(i), recs.value(i).to_string()));
+        }
+    }
+    Ok(out)
+}
