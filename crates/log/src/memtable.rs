@@ -22,7 +22,7 @@ pub type Chunk = Arc<[MemEntry]>;
 /// when every append carries a single event.
 const COALESCE_AFTER: usize = 64;
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Memtable {
     chunks: Vec<Chunk>,
     /// Number of chunks at the end that have not been coalesced yet.
@@ -30,18 +30,6 @@ pub struct Memtable {
     bytes: usize,
     events: usize,
     opened: Option<Instant>,
-}
-
-impl Default for Memtable {
-    fn default() -> Self {
-        Memtable {
-            chunks: Vec::new(),
-            loose: 0,
-            bytes: 0,
-            events: 0,
-            opened: None,
-        }
-    }
 }
 
 impl Memtable {

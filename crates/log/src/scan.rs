@@ -141,7 +141,7 @@ pub fn index_matches(ix: &RecordIndex, filter: &LookupFilter) -> bool {
 
 /// Keeps the `want` newest hits, newest first.
 fn trim(hits: &mut Vec<Hit>, want: usize) {
-    hits.sort_unstable_by(|a, b| b.key.cmp(&a.key));
+    hits.sort_unstable_by_key(|h| std::cmp::Reverse(h.key));
     hits.dedup_by_key(|h| h.key.1);
     hits.truncate(want);
 }
@@ -168,7 +168,7 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
         if ix.account_id == req.account_id
             && ix.region == req.region
             && keep(ix.event_time.millis(), e.seq)
-            && categories.is_none_or(|c| c.iter().any(|c| *c == ix.event_category))
+            && categories.is_none_or(|c| c.contains(&ix.event_category))
             && req.filter.as_ref().is_none_or(|f| index_matches(ix, f))
         {
             hits.push(Hit {

@@ -1593,16 +1593,16 @@ pub(crate) fn write(op: Op, c: &mut Ctx<'_>) {
 
         // ---- ssm --------------------------------------------------------------------------------
         UpdateInstanceInformation => {
-            let i = a.instances.pick(c.r);
-            let mut ip = String::with_capacity(16);
-            private_ip(c.r, &mut ip);
+            let k = a.instances.pick_idx(c.r);
+            let i = a.instances.items[k].as_str();
+            let ip = a.instance_ips[k].as_str();
             let req = &mut c.p.req;
             w!(
                 req,
                 r#"{"instanceId":""#,
                 i,
                 r#"","agentVersion":"3.2.1630.0","agentStatus":"Active","platformType":"Linux","platformName":"Amazon Linux","platformVersion":"2023","iPAddress":""#,
-                &ip
+                ip
             );
             w!(
                 req,
@@ -1847,7 +1847,7 @@ pub(crate) fn pad(kind: Pad, budget: usize, r: &mut Rand, a: &Account, req: &mut
         Pad::None => {}
     }
     let mut n = 0;
-    while n < min_items || (req.len() - start + 4 < budget && n < 64) {
+    while n < min_items || (req.len() - start + 4 < budget && n < 200) {
         if n > 0 {
             req.push(',');
         }

@@ -2,7 +2,7 @@
 //! for benchmarks and tests.
 //!
 //! Records follow the shape and field order of real CloudTrail management events: a fixed
-//! population of principals, IPs and resources per account, about 80 (eventSource, eventName)
+//! population of principals, IPs and resources per account, about 85 (eventSource, eventName)
 //! pairs with a heavy-tailed mix, plausible `requestParameters` / `responseElements`, ~5 % errors,
 //! and `requestParameters` grown with tags or filters so the mean record size tracks
 //! [`WorkloadConfig::target_record_bytes`]. The same configuration always yields the same records.
@@ -24,7 +24,7 @@ mod rng;
 mod text;
 
 use events::{CATALOGUE, Ctx, Def, Op, Parts, Who};
-use pop::{API_UAS, Account, CONSOLE_UAS, PRIVATE_IPS, RoleKind, UA_SSM_AGENT};
+use pop::{API_UAS, Account, CONSOLE_UAS, PRIVATE_IPS, RoleKind, UA_SSM_AGENT, private_ip_index, public_ip_index};
 use rng::{Rand, Zipf};
 use text::{iso_time, kv};
 
@@ -43,8 +43,9 @@ pub struct WorkloadConfig {
     /// Mean event rate: event times advance by `1000 / events_per_second` ms on average, with
     /// uniform jitter, and never go backwards.
     pub events_per_second: f64,
-    /// Approximate mean size of a record in bytes. Records vary around it; the mean cannot go
-    /// below the records' natural size (about 700 bytes) since padding is only ever added.
+    /// Approximate mean size of a record in bytes, reached by growing `requestParameters` with
+    /// tags or filters; individual records vary widely around it. Padding is only ever added, so
+    /// the mean cannot go below the records' natural size, about 1.1 KB (0 turns padding off).
     pub target_record_bytes: usize,
 }
 
@@ -236,7 +237,7 @@ impl Workload {
             match def.svc {
                 "iam" => t.push_str("iam.amazonaws.com"),
                 "signin" => t.push_str("signin.aws.amazon.com"),
-                "sts" if caller.ua.len() % 2 == 0 => t.push_str("sts.amazonaws.com"),
+                "sts" if caller.ua.len().is_multiple_of(2) => t.push_str("sts.amazonaws.com"),
                 svc => {
                     t.push_str(svc);
                     t.push('.');
@@ -403,6 +404,12 @@ fn service_host(svc: &str) -> &'static str {
     }
 }
 
+/// When the session in use at `now` began: sessions renew every `period` seconds at their own phase,
+/// so consecutive events of one session share its creationDate.
+fn session_start(now: i64, phase: u32, period: i64) -> i64 {
+    now - (now + i64::from(phase)).rem_euclid(period)
+}
+
 fn choose_caller<'a>(r: &mut Rand, a: &'a Account, def: &Def, now: i64) -> Caller<'a> {
     let api_ip = |r: &mut Rand, pref: u16| -> &'a str {
         if r.chance(0.85) {
@@ -448,7 +455,7 @@ fn choose_caller<'a>(r: &mut Rand, a: &'a Account, def: &Def, now: i64) -> Calle
                 (
                     Identity::Closed(&a.root_signin),
                     a.root_arn.as_str(),
-                    PRIVATE_IPS as u16 + 1,
+                    public_ip_index(1) as u16,
                 )
             } else {
                 let mut u = a.user(r);
@@ -477,10 +484,10 @@ fn choose_caller<'a>(r: &mut Rand, a: &'a Account, def: &Def, now: i64) -> Calle
                 identity: Identity::Session {
                     head: &s.head,
                     tail: s.tail,
-                    created: now - r.range(60, 21_600) as i64,
+                    created: session_start(now, s.phase, 21_600),
                 },
                 arn: &s.arn,
-                ip: &a.ips.items[r.below(PRIVATE_IPS)],
+                ip: &a.ips.items[private_ip_index(r.below(PRIVATE_IPS))],
                 ua: API_UAS[usize::from(UA_SSM_AGENT)],
                 invoked_by: None,
                 console: false,
@@ -499,7 +506,7 @@ fn choose_caller<'a>(r: &mut Rand, a: &'a Account, def: &Def, now: i64) -> Calle
             identity: Identity::Session {
                 head: &s.head,
                 tail: s.tail,
-                created: now - r.range(30, 3600) as i64,
+                created: session_start(now, s.phase, 3600),
             },
             arn: &s.arn,
             ip: api_ip(r, role.ip),
@@ -515,7 +522,7 @@ fn choose_caller<'a>(r: &mut Rand, a: &'a Account, def: &Def, now: i64) -> Calle
             Identity::Session {
                 head: &u.console_head,
                 tail: u.console_tail,
-                created: now - r.range(60, 28_800) as i64,
+                created: session_start(now, u.phase, 28_800),
             }
         } else {
             Identity::Open(&u.ident)
@@ -534,10 +541,10 @@ fn choose_caller<'a>(r: &mut Rand, a: &'a Account, def: &Def, now: i64) -> Calle
             identity: Identity::Session {
                 head: &a.root_head,
                 tail: r#"","mfaAuthenticated":"true"}}"#,
-                created: now - r.range(60, 7200) as i64,
+                created: session_start(now, 1234, 7200),
             },
             arn: &a.root_arn,
-            ip: &a.ips.items[PRIVATE_IPS + 1],
+            ip: &a.ips.items[public_ip_index(1)],
             ua: CONSOLE_UAS[0],
             invoked_by: None,
             console: true,

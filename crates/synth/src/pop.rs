@@ -176,6 +176,11 @@ impl Pool {
     pub(crate) fn pick(&self, r: &mut Rand) -> &str {
         &self.items[self.z.sample(r)]
     }
+
+    #[inline]
+    pub(crate) fn pick_idx(&self, r: &mut Rand) -> usize {
+        self.z.sample(r)
+    }
 }
 
 /// An IAM user.
@@ -191,6 +196,8 @@ pub(crate) struct User {
     /// Complete `userIdentity` of a ConsoleLogin event.
     pub(crate) signin_ident: String,
     pub(crate) human: bool,
+    /// Offset of the user's console session renewals.
+    pub(crate) phase: u32,
     pub(crate) ua: u8,
     pub(crate) ip: u16,
 }
@@ -214,6 +221,8 @@ pub(crate) struct Session {
     /// Rest of the `sessionContext` after the creation date, without the closing brace.
     pub(crate) tail: &'static str,
     pub(crate) arn: String,
+    /// Offset of this session's credential renewals.
+    pub(crate) phase: u32,
 }
 
 pub(crate) struct Role {
@@ -249,9 +258,12 @@ pub(crate) struct Account {
     pub(crate) root_head: String,
     pub(crate) root_signin: String,
     pub(crate) root_arn: String,
-    /// Source IPs: the first [`PRIVATE_IPS`] are VPC-internal, the rest public.
+    /// Source IPs, private (10.x) and public interleaved; see [`private_ip_index`] and
+    /// [`public_ip_index`].
     pub(crate) ips: Pool,
     pub(crate) instances: Pool,
+    /// Private IP of each instance in `instances`.
+    pub(crate) instance_ips: Vec<String>,
     pub(crate) volumes: Pool,
     pub(crate) sgs: Pool,
     pub(crate) subnets: Pool,
@@ -284,6 +296,17 @@ pub(crate) struct Account {
 /// How many of an account's IPs are private (10.x) addresses.
 pub(crate) const PRIVATE_IPS: usize = 80;
 const IPS: usize = 200;
+const PUBLIC_IPS: usize = IPS - PRIVATE_IPS;
+
+/// Position in `Account::ips` of the `i`-th private address (`i < PRIVATE_IPS`).
+pub(crate) fn private_ip_index(i: usize) -> usize {
+    2 * i
+}
+
+/// Position in `Account::ips` of the `j`-th public address (`j < IPS - PRIVATE_IPS`).
+pub(crate) fn public_ip_index(j: usize) -> usize {
+    if j < PRIVATE_IPS { 2 * j + 1 } else { PRIVATE_IPS + j }
+}
 
 const PUBLIC_FIRST_OCTETS: &[u8] = &[
     3, 13, 15, 18, 34, 35, 44, 52, 54, 63, 73, 81, 86, 91, 94, 104, 109, 145, 176, 185, 188, 195, 203, 212, 217,
@@ -497,6 +520,9 @@ impl Account {
             root_signin,
             root_arn,
             ips,
+            instance_ips: (0..instances.items.len())
+                .map(|_| format!("10.{}.{}.{}", r.below(4), r.range(0, 255), r.range(4, 254)))
+                .collect(),
             instances,
             volumes,
             sgs,
@@ -604,9 +630,9 @@ fn make_user(r: &mut Rand, acct: &str, name: String, human: bool) -> User {
         pick_ua(r, &[2, 4, 5, 6, 7, 8])
     };
     let ip = if human {
-        r.range(PRIVATE_IPS as u64, IPS as u64 - 1)
+        public_ip_index(r.below(PUBLIC_IPS))
     } else {
-        r.below(IPS) as u64
+        r.below(IPS)
     } as u16;
     User {
         name,
@@ -616,6 +642,7 @@ fn make_user(r: &mut Rand, acct: &str, name: String, human: bool) -> User {
         console_tail,
         signin_ident,
         human,
+        phase: r.below(86_400) as u32,
         ua,
         ip,
     }
@@ -675,7 +702,7 @@ fn make_role(
             head.push_str(&format!(
                 r#"","accountId":"{acct}","accessKeyId":"{key}","sessionContext":{{"sessionIssuer":{{"type":"Role","principalId":"{role_id}","arn":"{arn}","accountId":"{acct}","userName":"{name}"}},"webIdFederationData":{{}},"attributes":{{"creationDate":""#
             ));
-            Session { name: sname, key, head, tail, arn: sarn }
+            Session { name: sname, key, head, tail, arn: sarn, phase: r.below(86_400) as u32 }
         })
         .collect::<Vec<_>>();
     let ua = match kind {
@@ -687,8 +714,8 @@ fn make_role(
         RoleKind::Integration => 5,
     };
     let ip = match kind {
-        RoleKind::Ec2 | RoleKind::Ecs => r.below(PRIVATE_IPS),
-        _ => r.range(PRIVATE_IPS as u64, IPS as u64 - 1) as usize,
+        RoleKind::Ec2 | RoleKind::Ecs => private_ip_index(r.below(PRIVATE_IPS)),
+        _ => public_ip_index(r.below(PUBLIC_IPS)),
     } as u16;
     let sess_z = Zipf::new(sessions.len(), 1.0);
     Role {
@@ -778,4 +805,31 @@ fn make_filter(r: &mut Rand, a: &Account) -> (String, String) {
         _ => ("volume-type", r.pick(&["gp3", "gp2", "io2"]).to_string()),
     };
     (k.to_string(), v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_indices_point_at_the_right_kind() {
+        let mut r = Rand::new(1);
+        let a = Account::new(&mut r, "123456789012");
+        assert_eq!(a.ips.items.len(), IPS);
+        for i in 0..PRIVATE_IPS {
+            assert!(a.ips.items[private_ip_index(i)].starts_with("10."));
+        }
+        let mut public: Vec<usize> = (0..PUBLIC_IPS).map(public_ip_index).collect();
+        for &j in &public {
+            assert!(!a.ips.items[j].starts_with("10."));
+        }
+        public.extend((0..PRIVATE_IPS).map(private_ip_index));
+        public.sort_unstable();
+        assert_eq!(public, (0..IPS).collect::<Vec<_>>());
+        for u in &a.users {
+            if u.human {
+                assert!(!a.ips.items[usize::from(u.ip)].starts_with("10."));
+            }
+        }
+    }
 }

@@ -71,12 +71,15 @@ fn path_part(s: &str) -> String {
     if out.is_empty() { "_".into() } else { out }
 }
 
+type BloomSlot = Option<Arc<Sbbf>>;
+
 pub struct SegmentHandle {
     pub meta: SegmentMeta,
     store: SegmentStore,
     reader_meta: OnceCell<ArrowReaderMetadata>,
     verified: OnceCell<()>,
-    blooms: Mutex<HashMap<(usize, usize), Option<Arc<Sbbf>>>>,
+    /// Bloom filters read so far, by (row group, leaf column); None when the column has none.
+    blooms: Mutex<HashMap<(usize, usize), BloomSlot>>,
     obsolete: AtomicBool,
     gc: Option<mpsc::UnboundedSender<String>>,
 }
@@ -252,5 +255,5 @@ impl SegmentSet {
 }
 
 fn sort_newest_first(list: &mut [Arc<SegmentHandle>]) {
-    list.sort_by(|a, b| (b.meta.max_event_time, b.meta.max_seq).cmp(&(a.meta.max_event_time, a.meta.max_seq)));
+    list.sort_by_key(|s| std::cmp::Reverse((s.meta.max_event_time, s.meta.max_seq)));
 }

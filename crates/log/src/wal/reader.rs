@@ -32,7 +32,7 @@ pub fn read_frames_after(files: &[WalFile], after: Seq, through: Seq, max: usize
         r.seek(SeekFrom::Start(offset))
             .map_err(|e| Error::io("reading WAL file", &file.path, e))?;
         let mut pos = offset;
-        let mut buf = Vec::new();
+        let mut buf = vec![0; FRAME_HEADER_LEN];
         loop {
             buf.resize(FRAME_HEADER_LEN, 0);
             match r.read_exact(&mut buf) {

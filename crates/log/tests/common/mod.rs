@@ -41,7 +41,7 @@ pub fn record(i: u64) -> EventRecord {
     let time = EventTime::from_secs(secs).to_cloudtrail_string();
     let read_only = name.starts_with("Describe");
     let user = format!("user{}", i % 7);
-    let resources = if i % 4 == 0 {
+    let resources = if i.is_multiple_of(4) {
         format!(
             r#","resources":[{{"accountId":"{account}","type":"AWS::EC2::Instance","ARN":"arn:aws:ec2:{region}:{account}:instance/i-{:04x}"}}]"#,
             i % 50
@@ -49,7 +49,7 @@ pub fn record(i: u64) -> EventRecord {
     } else {
         String::new()
     };
-    let category = if i % 11 == 0 { "Data" } else { "Management" };
+    let category = if i.is_multiple_of(11) { "Data" } else { "Management" };
     EventRecord::from_json(&format!(
         r#"{{"eventVersion":"1.08","userIdentity":{{"type":"IAMUser","principalId":"AIDA{i}","arn":"arn:aws:iam::{account}:user/{user}","accountId":"{account}","accessKeyId":"AKIA{:04}","userName":"{user}"}},"eventTime":"{time}","eventSource":"{source}","eventName":"{name}","awsRegion":"{region}","sourceIPAddress":"10.0.0.{}","userAgent":"test","requestParameters":{{"n":{i}}},"responseElements":null,"requestID":"req-{i}","eventID":"evt-{i:06}","readOnly":{read_only},"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"{account}"{resources},"eventCategory":"{category}"}}"#,
         i % 13,
@@ -93,7 +93,7 @@ pub fn expected(all: &[(u64, EventRecord)], req: &ScanRequest) -> Vec<u64> {
                     .is_none_or(|f| cairn_log::scan::index_matches(ix, f))
         })
         .collect();
-    v.sort_by(|a, b| (b.1.event_time(), b.0).cmp(&(a.1.event_time(), a.0)));
+    v.sort_by_key(|(seq, r)| std::cmp::Reverse((r.event_time(), *seq)));
     v.into_iter().map(|(s, _)| *s).collect()
 }
 

@@ -1,0 +1,210 @@
+//! Settings: built-in defaults, then a TOML file (`--config`), then `CAIRN_*` environment
+//! variables, then command-line flags; later sources win.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use cairn_log::{LogConfig, S3Location, SegmentLocation};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Every setting. The TOML key and the environment variable name are the same word
+/// (`data_dir` / `CAIRN_DATA_DIR`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Where Cairn keeps its WAL, catalog and (by default) segments.
+    pub data_dir: PathBuf,
+    /// Address of the HTTP listener.
+    pub listen: String,
+    /// `text` or `json` log lines.
+    pub log_format: String,
+    /// tracing filter, e.g. `info` or `cairn_log=debug,info`.
+    pub log_level: String,
+    /// Event history retention measured from arrival (`90d`, `12h`, or `off`).
+    pub retention: String,
+    /// Flush the memtable to a segment past this much record JSON (`256MiB`).
+    pub memtable_flush_size: String,
+    /// ...or when its oldest event has waited this long (`60s`).
+    pub memtable_flush_age: String,
+    /// Start a new WAL file past this size (`128MiB`).
+    pub wal_file_size: String,
+    /// Refuse appends while this much waits to be flushed (`2GiB`).
+    pub max_unflushed_size: String,
+    /// Rows per Parquet row group.
+    pub row_group_rows: usize,
+    /// zstd level of segments (1 fast .. 19 small).
+    pub zstd_level: i32,
+    /// Segments smaller than this are merged by compaction (`16MiB`).
+    pub compaction_small_size: String,
+    /// Compaction output size target (`64MiB`).
+    pub compaction_target_size: String,
+    /// How often retention and compaction run (`60s`).
+    pub maintenance_interval: String,
+    /// `local` (segments under data_dir/store) or `s3://bucket/prefix`.
+    pub segment_store: String,
+    pub s3_endpoint: Option<String>,
+    pub s3_region: String,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
+    pub s3_allow_http: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            data_dir: PathBuf::from("./cairn-data"),
+            listen: "127.0.0.1:7401".into(),
+            log_format: "text".into(),
+            log_level: "info".into(),
+            retention: "90d".into(),
+            memtable_flush_size: "256MiB".into(),
+            memtable_flush_age: "60s".into(),
+            wal_file_size: "128MiB".into(),
+            max_unflushed_size: "2GiB".into(),
+            row_group_rows: 32 * 1024,
+            zstd_level: 6,
+            compaction_small_size: "16MiB".into(),
+            compaction_target_size: "64MiB".into(),
+            maintenance_interval: "60s".into(),
+            segment_store: "local".into(),
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_allow_http: false,
+        }
+    }
+}
+
+impl Settings {
+    pub fn load(config_file: Option<&Path>) -> anyhow::Result<Settings> {
+        let mut fig = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = config_file {
+            if !path.exists() {
+                bail!("config file {} does not exist", path.display());
+            }
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        fig = fig.merge(Env::prefixed("CAIRN_").filter(|k| Settings::is_key(k.as_str())));
+        let s: Settings = fig.extract().context("invalid configuration")?;
+        s.log_config().context("invalid configuration")?;
+        Ok(s)
+    }
+
+    /// True for environment keys that are settings (so unrelated `CAIRN_*` variables are ignored).
+    fn is_key(k: &str) -> bool {
+        let defaults = serde_json::to_value(Settings::default()).expect("settings serialize");
+        defaults
+            .as_object()
+            .is_some_and(|o| o.contains_key(&k.to_ascii_lowercase()))
+    }
+
+    pub fn log_config(&self) -> anyhow::Result<LogConfig> {
+        let retention = match self.retention.trim() {
+            "off" | "none" | "0" => None,
+            other => Some(duration("retention", other)?),
+        };
+        Ok(LogConfig {
+            wal_file_bytes: size("wal_file_size", &self.wal_file_size)?,
+            memtable_flush_bytes: size("memtable_flush_size", &self.memtable_flush_size)? as usize,
+            memtable_flush_age: duration("memtable_flush_age", &self.memtable_flush_age)?,
+            max_unflushed_bytes: size("max_unflushed_size", &self.max_unflushed_size)? as usize,
+            row_group_rows: if self.row_group_rows == 0 {
+                bail!("row_group_rows must be at least 1")
+            } else {
+                self.row_group_rows
+            },
+            zstd_level: if (1..=22).contains(&self.zstd_level) {
+                self.zstd_level
+            } else {
+                bail!("zstd_level must be 1..=22")
+            },
+            retention,
+            compaction_small_bytes: size("compaction_small_size", &self.compaction_small_size)?,
+            compaction_target_bytes: size("compaction_target_size", &self.compaction_target_size)?,
+            maintenance_interval: duration("maintenance_interval", &self.maintenance_interval)?,
+            segments: self.segment_location()?,
+            ..LogConfig::default()
+        })
+    }
+
+    fn segment_location(&self) -> anyhow::Result<SegmentLocation> {
+        let s = self.segment_store.trim();
+        if s == "local" {
+            return Ok(SegmentLocation::Local);
+        }
+        let Some(rest) = s.strip_prefix("s3://") else {
+            bail!("segment_store must be \"local\" or s3://bucket/prefix, not {s:?}");
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            bail!("segment_store {s:?} names no bucket");
+        }
+        Ok(SegmentLocation::S3(S3Location {
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_matches('/').to_string(),
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            access_key_id: self.s3_access_key_id.clone(),
+            secret_access_key: self.s3_secret_access_key.clone(),
+            allow_http: self.s3_allow_http,
+        }))
+    }
+}
+
+fn duration(key: &str, v: &str) -> anyhow::Result<Duration> {
+    humantime::parse_duration(v.trim())
+        .with_context(|| format!("{key} = {v:?} is not a duration such as 90d, 60s or 500ms"))
+}
+
+/// `1024`, `64KiB`, `256MiB`, `2GiB`, `10MB` (decimal units are powers of 1000).
+pub fn size(key: &str, v: &str) -> anyhow::Result<u64> {
+    let t = v.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .with_context(|| format!("{key} = {v:?} is not a size such as 256MiB"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1000 * 1000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1000 * 1000 * 1000,
+        "gib" => 1 << 30,
+        other => bail!("{key} = {v:?}: unknown size unit {other:?}"),
+    };
+    n.checked_mul(mult)
+        .with_context(|| format!("{key} = {v:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations() {
+        assert_eq!(size("k", "256MiB").unwrap(), 256 << 20);
+        assert_eq!(size("k", "10MB").unwrap(), 10_000_000);
+        assert_eq!(size("k", "4096").unwrap(), 4096);
+        assert!(size("k", "lots").is_err());
+        assert!(size("k", "5 parsecs").is_err());
+        assert_eq!(duration("d", "90d").unwrap(), Duration::from_secs(90 * 86400));
+        let mut s = Settings {
+            retention: "off".into(),
+            ..Settings::default()
+        };
+        assert_eq!(s.log_config().unwrap().retention, None);
+        s.segment_store = "s3://bucket/some/prefix/".into();
+        match s.log_config().unwrap().segments {
+            SegmentLocation::S3(l) => assert_eq!((l.bucket.as_str(), l.prefix.as_str()), ("bucket", "some/prefix")),
+            other => panic!("{other:?}"),
+        }
+        s.segment_store = "ftp://x".into();
+        assert!(s.log_config().is_err());
+    }
+}
