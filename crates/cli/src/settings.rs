@@ -35,7 +35,9 @@ pub struct Settings {
     pub max_unflushed_size: String,
     /// Rows per Parquet row group.
     pub row_group_rows: usize,
-    /// zstd level of segments (1 fast .. 19 small).
+    /// zstd level of segments written by memtable flushes (fast; 1..=22).
+    pub flush_zstd_level: i32,
+    /// zstd level of segments rewritten by compaction (small; 1..=22).
     pub zstd_level: i32,
     /// Segments smaller than this are merged by compaction (`16MiB`).
     pub compaction_small_size: String,
@@ -65,7 +67,8 @@ impl Default for Settings {
             wal_file_size: "128MiB".into(),
             max_unflushed_size: "2GiB".into(),
             row_group_rows: 32 * 1024,
-            zstd_level: 6,
+            flush_zstd_level: 1,
+            zstd_level: 9,
             compaction_small_size: "16MiB".into(),
             compaction_target_size: "64MiB".into(),
             maintenance_interval: "60s".into(),
@@ -117,11 +120,8 @@ impl Settings {
             } else {
                 self.row_group_rows
             },
-            zstd_level: if (1..=22).contains(&self.zstd_level) {
-                self.zstd_level
-            } else {
-                bail!("zstd_level must be 1..=22")
-            },
+            flush_zstd_level: zstd("flush_zstd_level", self.flush_zstd_level)?,
+            zstd_level: zstd("zstd_level", self.zstd_level)?,
             retention,
             compaction_small_bytes: size("compaction_small_size", &self.compaction_small_size)?,
             compaction_target_bytes: size("compaction_target_size", &self.compaction_target_size)?,
@@ -153,6 +153,13 @@ impl Settings {
             allow_http: self.s3_allow_http,
         }))
     }
+}
+
+fn zstd(key: &str, level: i32) -> anyhow::Result<i32> {
+    if !(1..=22).contains(&level) {
+        bail!("{key} = {level}: zstd levels go from 1 to 22");
+    }
+    Ok(level)
 }
 
 fn duration(key: &str, v: &str) -> anyhow::Result<Duration> {

@@ -57,11 +57,14 @@ pub struct LogConfig {
     pub max_unflushed_bytes: usize,
     /// Rows per Parquet row group.
     pub row_group_rows: usize,
-    /// zstd level for segments (1..=22).
+    /// zstd level of segments written by memtable flushes: fast, so flushing keeps up with ingest.
+    pub flush_zstd_level: i32,
+    /// zstd level of segments written by compaction: slower and smaller, off the ingest path.
     pub zstd_level: i32,
     /// Event history retention, measured from when events arrived. None keeps everything.
     pub retention: Option<Duration>,
-    /// Segments smaller than this are merged by compaction.
+    /// Segments smaller than this are merged by compaction (flush outputs always are, to be
+    /// recompressed at `zstd_level`).
     pub compaction_small_bytes: u64,
     /// Compaction stops growing an output segment past this size.
     pub compaction_target_bytes: u64,
@@ -79,10 +82,11 @@ impl Default for LogConfig {
             memtable_flush_age: Duration::from_secs(60),
             max_unflushed_bytes: 2 << 30,
             row_group_rows: 32 * 1024,
-            zstd_level: 6,
+            flush_zstd_level: 1,
+            zstd_level: 9,
             retention: Some(Duration::from_secs(90 * 24 * 3600)),
-            compaction_small_bytes: 32 << 20,
-            compaction_target_bytes: 256 << 20,
+            compaction_small_bytes: 16 << 20,
+            compaction_target_bytes: 64 << 20,
             maintenance_interval: Duration::from_secs(60),
             segments: SegmentLocation::Local,
         }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::memtable::{MemEntry, Memtable};
-use crate::segment::encode::{EncodeOptions, encode};
+use crate::segment::encode::{EncodeOptions, encode, sort_by_time};
 use crate::segment::{SegmentHandle, SegmentMeta, segment_path};
 use crate::{Inner, maintenance};
 
@@ -58,20 +58,26 @@ pub(crate) async fn flush(inner: &Arc<Inner>, force: bool) -> Result<()> {
         let Some(frozen) = inner.state.read().frozen.front().cloned() else {
             break;
         };
-        flush_one(inner, &frozen).await?;
+        flush_one(inner, frozen).await?;
     }
     *inner.last_flush_error.lock() = None;
     Ok(())
 }
 
-async fn flush_one(inner: &Arc<Inner>, frozen: &Arc<Memtable>) -> Result<()> {
+async fn flush_one(inner: &Arc<Inner>, frozen: Arc<Memtable>) -> Result<()> {
     let started = Instant::now();
     let last_seq = frozen.last_seq().expect("frozen memtables are not empty");
-    let opts = EncodeOptions {
-        row_group_rows: inner.config.row_group_rows,
-        zstd_level: inner.config.zstd_level,
-    };
+    let opts = EncodeOptions::flush(&inner.config);
     let m = frozen.clone();
+    // One core normally, leaving the other to the WAL and the API; every core once flushing has
+    // fallen behind ingest (half a memtable more than the flush threshold waits).
+    let threshold = inner.config.memtable_flush_bytes;
+    let behind = inner.state.read().unflushed_bytes > threshold.saturating_add(threshold / 2);
+    let workers = if behind {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        1
+    };
     let encoded = tokio::task::spawn_blocking(move || {
         let mut parts: HashMap<(&str, &str), Vec<&MemEntry>> = HashMap::new();
         for e in m.iter() {
@@ -81,16 +87,57 @@ async fn flush_one(inner: &Arc<Inner>, frozen: &Arc<Memtable>) -> Result<()> {
                 .or_default()
                 .push(e);
         }
-        let mut out = Vec::with_capacity(parts.len());
-        for ((account, region), mut entries) in parts {
-            let enc = encode(&mut entries, opts)?;
-            out.push((account.to_string(), region.to_string(), enc));
+        // Work items: a partition, or with several workers a time-contiguous slice of one, so a
+        // busy partition does not keep one core working while the other idles.
+        let total: usize = parts.values().map(Vec::len).sum();
+        let slice = if workers > 1 {
+            total.div_ceil(workers).max(1)
+        } else {
+            usize::MAX
+        };
+        let mut items: Vec<((&str, &str), Vec<&MemEntry>)> = Vec::new();
+        for (key, mut entries) in parts {
+            sort_by_time(&mut entries);
+            if entries.len() <= slice {
+                items.push((key, entries));
+            } else {
+                items.extend(entries.chunks(slice).map(|c| (key, c.to_vec())));
+            }
         }
-        Ok::<_, Error>(out)
+        // Largest first, dealt to the workers in turn.
+        items.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+        let mut shares: Vec<Vec<_>> = (0..workers).map(|_| Vec::new()).collect();
+        for (i, p) in items.into_iter().enumerate() {
+            shares[i % workers].push(p);
+        }
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = shares
+                .into_iter()
+                .map(|share| {
+                    scope.spawn(move || {
+                        share
+                            .into_iter()
+                            .map(|((account, region), mut entries)| {
+                                Ok((account.to_string(), region.to_string(), encode(&mut entries, opts)?))
+                            })
+                            .collect::<Result<Vec<_>>>()
+                    })
+                })
+                .collect();
+            let mut out = Vec::new();
+            for h in handles {
+                out.extend(
+                    h.join()
+                        .map_err(|_| Error::Unavailable("segment encoding panicked".into()))??,
+                );
+            }
+            Ok::<_, Error>(out)
+        })
     })
     .await
     .map_err(|e| Error::Unavailable(format!("segment encoding task failed: {e}")))??;
 
+    let encode_ms = started.elapsed().as_millis() as u64;
     let mut metas = Vec::with_capacity(encoded.len());
     let mut written_bytes = 0u64;
     for (account, region, enc) in encoded {
@@ -141,9 +188,13 @@ async fn flush_one(inner: &Arc<Inner>, frozen: &Arc<Memtable>) -> Result<()> {
         raw_bytes = frozen.bytes(),
         segment_bytes = written_bytes,
         last_seq,
+        workers,
+        encode_ms,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "memtable flushed"
     );
     maintenance::truncate_wal(inner)?;
+    // Freeing a large memtable takes a while: not on an async worker.
+    tokio::task::spawn_blocking(move || drop(frozen));
     Ok(())
 }

@@ -203,21 +203,12 @@ impl EventLog {
         let dir = wal_dir.clone();
         let (recovered, active) = tokio::task::spawn_blocking(move || {
             let mut active = Memtable::default();
-            let mut pending: Vec<MemEntry> = Vec::with_capacity(4096);
-            let recovered = wal::recover(&dir, flushed_seq, |seq, ingest_ms, bytes| {
-                let record = std::str::from_utf8(bytes)
-                    .map_err(|e| e.to_string())
-                    .and_then(|s| EventRecord::from_json(s).map_err(|e| e.to_string()))
-                    .map_err(|e| {
-                        Error::corrupt(dir.display(), format!("record {seq} in the WAL is unreadable: {e}"))
-                    })?;
-                pending.push(MemEntry { seq, record, ingest_ms });
-                if pending.len() == 4096 {
-                    active.push(std::mem::take(&mut pending));
+            let recovered = wal::recover(&dir, flushed_seq, |records| {
+                for entries in parse_parallel(&dir, records)? {
+                    active.push(entries);
                 }
                 Ok(())
             })?;
-            active.push(pending);
             Ok::<_, Error>((recovered, active))
         })
         .await
@@ -469,7 +460,7 @@ impl EventLog {
                 for (seq, _, bytes) in read {
                     let record = std::str::from_utf8(&bytes)
                         .map_err(|e| e.to_string())
-                        .and_then(|s| EventRecord::from_json(s).map_err(|e| e.to_string()))
+                        .and_then(|s| EventRecord::from_compact_json(s).map_err(|e| e.to_string()))
                         .map_err(|e| {
                             Error::corrupt(dir.display(), format!("record {seq} in the WAL is unreadable: {e}"))
                         })?;
@@ -587,6 +578,34 @@ impl EventLog {
         }
         flushed
     }
+}
+
+/// Parses WAL records into memtable entries on every core, keeping their order. The records
+/// passed their checksums and were compacted when first appended, so they are not minified again.
+fn parse_parallel(dir: &Path, records: &[(Seq, i64, &[u8])]) -> Result<Vec<Vec<MemEntry>>> {
+    let parse = |chunk: &[(Seq, i64, &[u8])]| -> Result<Vec<MemEntry>> {
+        chunk
+            .iter()
+            .map(|&(seq, ingest_ms, bytes)| {
+                let record = std::str::from_utf8(bytes)
+                    .map_err(|e| e.to_string())
+                    .and_then(|s| EventRecord::from_compact_json(s).map_err(|e| e.to_string()))
+                    .map_err(|e| {
+                        Error::corrupt(dir.display(), format!("record {seq} in the WAL is unreadable: {e}"))
+                    })?;
+                Ok(MemEntry { seq, record, ingest_ms })
+            })
+            .collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = records.len().div_ceil(threads).max(4096);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = records.chunks(chunk).map(|c| s.spawn(move || parse(c))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().map_err(|_| Error::Unavailable("WAL replay panicked".into()))?)
+            .collect()
+    })
 }
 
 fn validate_cursor_name(name: &str) -> Result<()> {

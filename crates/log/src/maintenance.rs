@@ -12,7 +12,7 @@ use crate::memtable::MemEntry;
 use crate::segment::encode::{EncodeOptions, encode};
 use crate::segment::{SegmentHandle, SegmentMeta, SegmentSet, read, segment_path};
 use crate::store::SegmentStore;
-use crate::wal::{self, sync_dir};
+use crate::wal;
 use crate::{Inner, Seq, StoredEvent};
 
 /// What one maintenance pass did.
@@ -41,12 +41,12 @@ pub(crate) fn truncate_wal(inner: &Inner) -> Result<()> {
     if doomed.is_empty() {
         return Ok(());
     }
-    for f in &doomed {
-        std::fs::remove_file(&f.path).map_err(|e| Error::io("deleting WAL file", &f.path, e))?;
-        tracing::debug!(file = %f.path.display(), "WAL file deleted");
-    }
+    // Renamed out of the WAL at once (cheap) and kept for reuse; extra files give their space back
+    // gradually, off the async runtime, because freeing a large file at once stalls WAL fsyncs.
+    let retired = wal::retire_files(&inner.wal_dir, &doomed)?;
     metrics::counter!("cairn_wal_files_deleted_total").increment(doomed.len() as u64);
-    sync_dir(&inner.wal_dir)
+    tokio::task::spawn_blocking(move || wal::release_files(retired));
+    Ok(())
 }
 
 pub(crate) async fn run_maintenance_loop(inner: Weak<Inner>) {
@@ -113,14 +113,18 @@ fn apply(inner: &Inner, added: Vec<Arc<SegmentHandle>>, removed: &[Arc<SegmentHa
 const DAY_MS: i64 = 86_400_000;
 
 /// Merges runs of small segments of one partition that arrived on the same day (so retention
-/// still drops whole segments), oldest events first.
+/// still drops whole segments), oldest events first. Flush outputs (level 0) are always taken,
+/// alone if need be: compaction is where they get their final, smaller encoding.
 async fn compact(inner: &Arc<Inner>, report: &mut MaintenanceReport) -> Result<()> {
     let small = inner.config.compaction_small_bytes;
     let target = inner.config.compaction_target_bytes;
     let segments = inner.state.read().segments.clone();
     let mut runs: Vec<Vec<Arc<SegmentHandle>>> = Vec::new();
     for (_, list) in segments.partitions() {
-        let mut candidates: Vec<&Arc<SegmentHandle>> = list.iter().filter(|s| s.meta.size_bytes < small).collect();
+        let mut candidates: Vec<&Arc<SegmentHandle>> = list
+            .iter()
+            .filter(|s| s.meta.size_bytes < small || s.meta.level == 0)
+            .collect();
         candidates.sort_by_key(|s| (s.meta.max_ingest_time / DAY_MS, s.meta.min_event_time, s.meta.min_seq));
         let mut run: Vec<Arc<SegmentHandle>> = Vec::new();
         let mut run_bytes = 0;
@@ -129,7 +133,7 @@ async fn compact(inner: &Arc<Inner>, report: &mut MaintenanceReport) -> Result<(
                 .first()
                 .is_none_or(|f| f.meta.max_ingest_time / DAY_MS == s.meta.max_ingest_time / DAY_MS);
             if !same_day || run_bytes + s.meta.size_bytes > target {
-                if run.len() >= 2 {
+                if worth_compacting(&run) {
                     runs.push(std::mem::take(&mut run));
                 }
                 run.clear();
@@ -138,7 +142,7 @@ async fn compact(inner: &Arc<Inner>, report: &mut MaintenanceReport) -> Result<(
             run_bytes += s.meta.size_bytes;
             run.push(s.clone());
         }
-        if run.len() >= 2 {
+        if worth_compacting(&run) {
             runs.push(run);
         }
     }
@@ -150,13 +154,17 @@ async fn compact(inner: &Arc<Inner>, report: &mut MaintenanceReport) -> Result<(
     Ok(())
 }
 
+fn worth_compacting(run: &[Arc<SegmentHandle>]) -> bool {
+    run.len() >= 2 || run.iter().any(|s| s.meta.level == 0)
+}
+
 async fn merge(inner: &Arc<Inner>, run: &[Arc<SegmentHandle>]) -> Result<()> {
     let started = std::time::Instant::now();
     let mut entries = Vec::new();
     for seg in run {
         seg.verify().await?;
         for (seq, json) in read::read_all(seg).await? {
-            let record = EventRecord::from_json(&json)
+            let record = EventRecord::from_compact_json(&json)
                 .map_err(|e| Error::corrupt(seg.location(), format!("stored record {seq} is unreadable: {e}")))?;
             entries.push(MemEntry {
                 seq,
@@ -165,10 +173,7 @@ async fn merge(inner: &Arc<Inner>, run: &[Arc<SegmentHandle>]) -> Result<()> {
             });
         }
     }
-    let opts = EncodeOptions {
-        row_group_rows: inner.config.row_group_rows,
-        zstd_level: inner.config.zstd_level,
-    };
+    let opts = EncodeOptions::compaction(&inner.config);
     let enc = tokio::task::spawn_blocking(move || {
         let mut refs: Vec<&MemEntry> = entries.iter().collect();
         encode(&mut refs, opts)
@@ -326,7 +331,7 @@ pub(crate) async fn read_segments_by_seq(
         }
         for (seq, json) in read::read_all(s).await? {
             if seq > after && seq <= through {
-                let record = EventRecord::from_json(&json)
+                let record = EventRecord::from_compact_json(&json)
                     .map_err(|e| Error::corrupt(s.location(), format!("stored record {seq} is unreadable: {e}")))?;
                 out.push(StoredEvent { seq, record });
             }

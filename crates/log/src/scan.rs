@@ -260,7 +260,7 @@ async fn materialize(hits: Vec<Hit>, segments: &[Arc<SegmentHandle>]) -> Result<
                         format!("row for sequence {} not found", h.key.1),
                     )
                 })?;
-                EventRecord::from_json(&json).map_err(|e| {
+                EventRecord::from_compact_json(&json).map_err(|e| {
                     Error::corrupt(
                         segments[segment].location(),
                         format!("stored record {} is unreadable: {e}", h.key.1),

@@ -1,6 +1,7 @@
 //! Where segments are kept: an `object_store` (a local directory by default, S3 when configured),
 //! plus what `object_store`'s local backend does not do: fsync before a segment is registered.
 
+use std::io::Write;
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
@@ -86,16 +87,22 @@ impl SegmentStore {
 
     /// Stores an object durably: when this returns, a power cut does not lose it.
     pub async fn put_durable(&self, path: &str, bytes: Vec<u8>) -> Result<()> {
-        let location = Path::from(path);
-        self.store.put(&location, PutPayload::from(Bytes::from(bytes))).await?;
-        if let Some(root) = &self.local_root {
-            // object_store writes a temporary file and renames it into place, without fsync.
-            let file = root.join(path);
-            tokio::task::spawn_blocking(move || sync_file_and_parent(&file))
-                .await
-                .map_err(|e| Error::Unavailable(format!("fsync task failed: {e}")))??;
+        match &self.local_root {
+            // object_store's local backend neither fsyncs nor paces its writes; a large segment
+            // written in one go makes the WAL's fsyncs wait behind its writeback.
+            Some(root) => {
+                let file = root.join(path);
+                tokio::task::spawn_blocking(move || write_paced(&file, &bytes))
+                    .await
+                    .map_err(|e| Error::Unavailable(format!("segment write task failed: {e}")))?
+            }
+            None => {
+                self.store
+                    .put(&Path::from(path), PutPayload::from(Bytes::from(bytes)))
+                    .await?;
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     pub async fn get(&self, path: &str) -> Result<Bytes> {
@@ -110,6 +117,17 @@ impl SegmentStore {
     }
 
     pub async fn delete(&self, path: &str) -> Result<()> {
+        if let Some(root) = &self.local_root {
+            // Freed gradually: releasing a large file at once stalls concurrent WAL fsyncs.
+            let file = root.join(path);
+            return tokio::task::spawn_blocking(move || match crate::wal::delete_gently(&file) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(Error::io("deleting segment file", &file, e)),
+            })
+            .await
+            .map_err(|e| Error::Unavailable(format!("segment delete task failed: {e}")))?;
+        }
         match self.store.delete(&Path::from(path)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
@@ -124,12 +142,50 @@ impl SegmentStore {
     }
 }
 
-fn sync_file_and_parent(file: &FsPath) -> Result<()> {
-    std::fs::File::open(file)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io("syncing segment file", file, e))?;
-    if let Some(dir) = file.parent() {
-        crate::wal::sync_dir(dir)?;
+/// Bytes written between two fsyncs of a segment file, so its writeback comes in small pieces
+/// that WAL commits can pass between.
+const PACE_BYTES: usize = 2 << 20;
+
+/// Writes `bytes` to a temporary file beside `path` in paced, synced chunks, then renames it into
+/// place and syncs the directory: the file appears whole or not at all.
+fn write_paced(path: &FsPath, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::InvalidInput(format!("{} has no parent", path.display())))?;
+    create_dir_all_durable(dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("segment");
+    let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let res = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        for chunk in bytes.chunks(PACE_BYTES) {
+            f.write_all(chunk)?;
+            f.sync_data()?;
+        }
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io("writing segment file", path, e));
     }
-    Ok(())
+    crate::wal::sync_dir(dir)
+}
+
+/// `create_dir_all`, with every newly created directory made durable in its parent.
+fn create_dir_all_durable(dir: &FsPath) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent() {
+        create_dir_all_durable(parent)?;
+    }
+    match std::fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) => return Err(Error::io("creating directory", dir, e)),
+    }
+    match dir.parent() {
+        Some(parent) => crate::wal::sync_dir(parent),
+        None => Ok(()),
+    }
 }

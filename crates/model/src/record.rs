@@ -109,6 +109,22 @@ impl EventRecord {
         })
     }
 
+    /// Parses a record whose text is known to be compact already: one that Cairn stored itself
+    /// (read back from its WAL or a segment, both checksummed). Skips the whitespace pass.
+    pub fn from_compact_json(json: &str) -> Result<Self, RecordError> {
+        if json.len() > MAX_RECORD_BYTES {
+            return Err(RecordError::TooLarge {
+                size: json.len(),
+                limit: MAX_RECORD_BYTES,
+            });
+        }
+        let index = index_record(json)?;
+        Ok(EventRecord {
+            json: json.into(),
+            index: Arc::new(index),
+        })
+    }
+
     /// A record whose JSON is already compact and whose index was computed earlier from it (for
     /// example when reading a segment). The caller vouches that they match.
     pub fn from_parts(json: Arc<str>, index: RecordIndex) -> Self {

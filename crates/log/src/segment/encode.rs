@@ -1,13 +1,12 @@
 //! Turning events into a segment file: sorted by event time, zstd, statistics on the ordering
 //! columns, bloom filters on the lookup columns, sized from the real number of distinct values.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use arrow_array::builder::{BooleanBuilder, ListBuilder, StringBuilder};
 use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampMillisecondArray, UInt64Array};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::{KeyValue, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
@@ -21,6 +20,29 @@ use crate::memtable::MemEntry;
 pub struct EncodeOptions {
     pub row_group_rows: usize,
     pub zstd_level: i32,
+    /// Data page size of the record column: larger pages compress better, smaller ones make a
+    /// lookup decompress less to return a page of results.
+    pub record_page_bytes: usize,
+}
+
+impl EncodeOptions {
+    /// For memtable flushes: fast enough to keep up with ingest on one core.
+    pub fn flush(config: &crate::LogConfig) -> Self {
+        EncodeOptions {
+            row_group_rows: config.row_group_rows,
+            zstd_level: config.flush_zstd_level,
+            record_page_bytes: 2 << 20,
+        }
+    }
+
+    /// For compaction: smaller files, written in the background.
+    pub fn compaction(config: &crate::LogConfig) -> Self {
+        EncodeOptions {
+            row_group_rows: config.row_group_rows,
+            zstd_level: config.zstd_level,
+            record_page_bytes: 4 << 20,
+        }
+    }
 }
 
 /// An encoded segment, ready to upload.
@@ -39,7 +61,7 @@ pub struct Encoded {
 /// Encodes the entries of one partition. Sorts them by (event time, sequence number).
 pub fn encode(entries: &mut [&MemEntry], opts: EncodeOptions) -> Result<Encoded> {
     assert!(!entries.is_empty(), "a segment holds at least one event");
-    entries.sort_by_key(|e| (e.record.event_time(), e.seq));
+    sort_by_time(entries);
     let props = writer_properties(entries, opts);
     let schema = schema::schema();
     let raw_bytes: usize = entries.iter().map(|e| e.record.json().len()).sum();
@@ -62,33 +84,25 @@ pub fn encode(entries: &mut [&MemEntry], opts: EncodeOptions) -> Result<Encoded>
     })
 }
 
+/// Sorts by (event time, sequence number). Events mostly arrive in time order, so check first;
+/// otherwise sort compact keys rather than chasing each record's index through a pointer.
+pub fn sort_by_time(entries: &mut [&MemEntry]) {
+    let key = |e: &MemEntry| (e.record.event_time(), e.seq);
+    if entries.windows(2).all(|w| key(w[0]) <= key(w[1])) {
+        return;
+    }
+    let mut keyed: Vec<((cairn_model::EventTime, u64), usize)> =
+        entries.iter().enumerate().map(|(i, e)| (key(e), i)).collect();
+    keyed.sort_unstable();
+    let sorted: Vec<&MemEntry> = keyed.iter().map(|&(_, i)| entries[i]).collect();
+    entries.copy_from_slice(&sorted);
+}
+
 fn writer_properties(entries: &[&MemEntry], opts: EncodeOptions) -> WriterProperties {
     let rg = opts.row_group_rows.max(1);
-    // Bloom filters are sized for the distinct values a row group can hold: a column with a
-    // handful of values (event names) gets a small filter, event ids a large one.
-    let distinct = |f: &dyn Fn(&MemEntry) -> Vec<&str>| -> u64 {
-        let mut set: HashSet<&str> = HashSet::new();
-        for e in entries {
-            set.extend(f(e));
-        }
-        (set.len().min(rg) as u64).max(1)
-    };
-    let ndv: [u64; 7] = [
-        entries.len().min(rg) as u64,
-        distinct(&|e| e.record.index().event_name.as_deref().into_iter().collect()),
-        distinct(&|e| e.record.index().event_source.as_deref().into_iter().collect()),
-        distinct(&|e| e.record.index().username.as_deref().into_iter().collect()),
-        distinct(&|e| e.record.index().access_key_id.as_deref().into_iter().collect()),
-        distinct(&|e| {
-            e.record
-                .index()
-                .resources
-                .iter()
-                .filter_map(|r| r.resource_type.as_deref())
-                .collect()
-        }),
-        distinct(&|e| resource_names(e).collect()),
-    ];
+    // Bloom filters start sized for a full row group of distinct values; parquet folds each one
+    // down to what its values need once written, so low-cardinality columns get small filters.
+    let ndv = entries.len().min(rg) as u64;
 
     let level = ZstdLevel::try_new(opts.zstd_level).unwrap_or_default();
     let mut b = WriterProperties::builder()
@@ -105,14 +119,25 @@ fn writer_properties(entries: &[&MemEntry], opts: EncodeOptions) -> WriterProper
             KeyValue::new(schema::FORMAT_KEY.to_string(), "1".to_string()),
             KeyValue::new(schema::INDEX_VERSION_KEY.to_string(), schema::INDEX_VERSION.to_string()),
         ]));
+    // Ordering columns: delta-encoded (neighbours are close), page statistics for pruning.
     for col in [schema::SEQ, schema::EVENT_TIME] {
-        b = b.set_column_statistics_enabled(ColumnPath::from(col), EnabledStatistics::Page);
+        let path = ColumnPath::from(col);
+        b = b
+            .set_column_dictionary_enabled(path.clone(), false)
+            .set_column_encoding(path.clone(), Encoding::DELTA_BINARY_PACKED)
+            .set_column_statistics_enabled(path, EnabledStatistics::Page);
     }
+    // Unique per row: a dictionary would only be built and thrown away.
+    let event_id = ColumnPath::from(schema::EVENT_ID);
+    b = b
+        .set_column_dictionary_enabled(event_id.clone(), false)
+        .set_column_encoding(event_id, Encoding::DELTA_LENGTH_BYTE_ARRAY);
     let record = ColumnPath::from(schema::RECORD);
     b = b
         .set_column_dictionary_enabled(record.clone(), false)
+        .set_column_data_page_size_limit(record.clone(), opts.record_page_bytes)
         .set_column_statistics_enabled(record, EnabledStatistics::None);
-    for (path, ndv) in BLOOM_COLUMNS.iter().zip(ndv) {
+    for path in BLOOM_COLUMNS {
         let path = ColumnPath::new(path.iter().map(|s| s.to_string()).collect());
         b = b
             .set_column_bloom_filter_enabled(path.clone(), true)

@@ -26,6 +26,9 @@ pub struct WalFile {
     pub first_seq: Seq,
     /// Last sequence number in the file; None while it is the active file.
     pub last_seq: Option<Seq>,
+    /// Where the file's frames end, once it is sealed. Beyond it may lie the remains of the file's
+    /// previous life as a recycled spare.
+    pub end: Option<u64>,
     /// Sparse index: (first sequence number of a frame, its byte offset), about one entry per
     /// [`INDEX_STRIDE`] bytes, so readers need not scan a file from its start.
     pub index: Vec<(Seq, u64)>,
@@ -62,4 +65,84 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::io("syncing directory", dir, e))
+}
+
+/// Suffix of old WAL files kept for reuse. Writing over blocks a file already owns is cheaper
+/// than allocating new ones, and freeing blocks can stall fsync for a long time (notably on file
+/// systems mounted with online discard), so sealed files are recycled rather than deleted.
+const SPARE_SUFFIX: &str = "wal-spare";
+/// Suffix of old WAL files beyond the spares, being deleted.
+const RETIRED_SUFFIX: &str = "wal-retired";
+/// Old WAL files kept for reuse.
+const MAX_SPARES: usize = 2;
+
+fn files_with_suffix(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some(suffix))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Takes files out of the WAL by renaming them (durably): up to [`MAX_SPARES`] become spares for
+/// reuse, the rest are returned for [`release_files`].
+pub fn retire_files(dir: &Path, files: &[WalFile]) -> Result<Vec<PathBuf>> {
+    let mut spares = files_with_suffix(dir, SPARE_SUFFIX).len();
+    let mut doomed = Vec::new();
+    for f in files {
+        let to = if spares < MAX_SPARES {
+            spares += 1;
+            f.path.with_extension(SPARE_SUFFIX)
+        } else {
+            let p = f.path.with_extension(RETIRED_SUFFIX);
+            doomed.push(p.clone());
+            p
+        };
+        std::fs::rename(&f.path, &to).map_err(|e| Error::io("retiring WAL file", &f.path, e))?;
+    }
+    sync_dir(dir)?;
+    Ok(doomed)
+}
+
+/// A spare file to reuse, if there is one.
+pub(crate) fn take_spare(dir: &Path) -> Option<PathBuf> {
+    files_with_suffix(dir, SPARE_SUFFIX).into_iter().next()
+}
+
+/// Deletes files gently: shrinks each a little at a time so the file system frees (and discards)
+/// its blocks in small pieces that concurrent fsyncs can pass between. Failures are only logged;
+/// leftovers are removed at the next open.
+pub fn release_files(paths: Vec<PathBuf>) {
+    for p in paths {
+        match delete_gently(&p) {
+            Ok(()) => tracing::debug!(file = %p.display(), "file deleted"),
+            Err(e) => tracing::warn!(file = %p.display(), error = %e, "could not delete a retired file"),
+        }
+    }
+}
+
+/// Shrinks a file by small steps with pauses, then unlinks it.
+pub fn delete_gently(path: &Path) -> std::io::Result<()> {
+    const STEP: u64 = 1 << 20;
+    let f = std::fs::OpenOptions::new().write(true).open(path)?;
+    let mut len = f.metadata()?.len();
+    while len > STEP {
+        len -= STEP;
+        f.set_len(len)?;
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    drop(f);
+    std::fs::remove_file(path)
+}
+
+/// Deletes, in the background, retired files that a crash left behind.
+pub fn remove_retired(dir: &Path) {
+    let leftovers = files_with_suffix(dir, RETIRED_SUFFIX);
+    if !leftovers.is_empty() {
+        std::thread::spawn(move || release_files(leftovers));
+    }
 }

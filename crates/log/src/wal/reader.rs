@@ -33,7 +33,16 @@ pub fn read_frames_after(files: &[WalFile], after: Seq, through: Seq, max: usize
             .map_err(|e| Error::io("reading WAL file", &file.path, e))?;
         let mut pos = offset;
         let mut buf = vec![0; FRAME_HEADER_LEN];
+        // A sealed file is read up to the end of its frames; the active one up to `through`.
+        let end = if file.last_seq.is_some() {
+            file.end.unwrap_or(u64::MAX)
+        } else {
+            u64::MAX
+        };
         loop {
+            if pos >= end {
+                break;
+            }
             buf.resize(FRAME_HEADER_LEN, 0);
             match r.read_exact(&mut buf) {
                 Ok(()) => {}
@@ -64,6 +73,10 @@ pub fn read_frames_after(files: &[WalFile], after: Seq, through: Seq, max: usize
             if frame.first_seq > through {
                 return Ok(out);
             }
+            if frame.first_seq < file.first_seq {
+                // Left over from the file's previous life as a recycled spare: the end.
+                break;
+            }
             for (k, rec) in frame.records.iter().enumerate() {
                 let seq = frame.first_seq + k as u64;
                 if seq > after && seq <= through && out.len() < max {
@@ -71,7 +84,7 @@ pub fn read_frames_after(files: &[WalFile], after: Seq, through: Seq, max: usize
                 }
             }
             pos += frame.encoded_len as u64;
-            if out.len() >= max {
+            if out.len() >= max || frame.last_seq() >= through {
                 return Ok(out);
             }
         }

@@ -22,16 +22,19 @@ pub struct Recovered {
     pub torn_tail_bytes: u64,
 }
 
-/// Replays the WAL in `dir`, calling `on_record(seq, ingest_ms, json)` for every record with a sequence
-/// number above `skip_through`, in order.
+/// Replays the WAL in `dir`: for each file, calls `on_records` once with every intact record
+/// `(seq, ingest_ms, json)` whose sequence number is above `skip_through`, in order.
 pub fn recover(
     dir: &Path,
     skip_through: Seq,
-    mut on_record: impl FnMut(Seq, i64, &[u8]) -> Result<()>,
+    mut on_records: impl FnMut(&[(Seq, i64, &[u8])]) -> Result<()>,
 ) -> Result<Recovered> {
     let mut out = Recovered::default();
+    super::remove_retired(dir);
     let files = list_files(dir)?;
     let count = files.len();
+    // Where the previous file's frames ended, to notice frames lost between files.
+    let mut next_expected_after_prev: Seq = 0;
     for (i, (named_seq, path)) in files.into_iter().enumerate() {
         let is_last = i + 1 == count;
         let data = std::fs::read(&path).map_err(|e| Error::io("reading WAL file", &path, e))?;
@@ -61,8 +64,17 @@ pub fn recover(
         let mut pos = FILE_HEADER_LEN;
         let mut expected = header_seq;
         let mut index: Vec<(Seq, u64)> = Vec::new();
+        let mut pending: Vec<(Seq, i64, &[u8])> = Vec::new();
         while pos < data.len() {
             match decode_frame(&data[pos..]) {
+                Ok(frame) if frame.first_seq < header_seq => {
+                    // Frames of this file's previous life (it was a recycled spare): the live
+                    // data ends here.
+                    if is_last {
+                        truncate(&path, pos as u64)?;
+                    }
+                    break;
+                }
                 Ok(frame) => {
                     if frame.first_seq < expected {
                         out.corruption.push(format!(
@@ -78,7 +90,7 @@ pub fn recover(
                         for (k, rec) in frame.records.iter().enumerate() {
                             let seq = frame.first_seq + k as u64;
                             if seq > skip_through {
-                                on_record(seq, frame.ingest_ms, rec)?;
+                                pending.push((seq, frame.ingest_ms, *rec));
                             }
                         }
                         if index
@@ -95,7 +107,9 @@ pub fn recover(
                 Err(err) => {
                     let next = match err {
                         FrameError::Truncated => None,
-                        FrameError::Damaged(_) => find_next_frame(&data, pos + 1),
+                        // A valid frame from the file's previous life is not live data.
+                        FrameError::Damaged(_) => find_next_frame(&data, pos + 1)
+                            .filter(|&n| decode_frame(&data[n..]).is_ok_and(|f| f.first_seq >= header_seq)),
                     };
                     match next {
                         Some(next) => {
@@ -119,21 +133,32 @@ pub fn recover(
                             break;
                         }
                         None => {
-                            out.corruption.push(format!(
-                                "{} at offset {pos}: damaged frame and nothing readable after it; {} bytes skipped",
-                                path.display(),
-                                data.len() - pos
-                            ));
+                            // A sealed file ends here. What follows is either what is left of the
+                            // file's previous life as a recycled spare, or damage to its last
+                            // frames; the second shows up as missing sequence numbers before the
+                            // next file, which is checked below.
                             break;
                         }
                     }
                 }
             }
         }
+        on_records(&pending)?;
+        drop(pending);
+        // Sealed files hand over to the next file without a gap; a gap means lost frames.
+        if next_expected_after_prev != 0 && next_expected_after_prev < header_seq {
+            out.corruption.push(format!(
+                "{}: sequence numbers {next_expected_after_prev}..={} are missing before this file",
+                path.display(),
+                header_seq - 1
+            ));
+        }
+        next_expected_after_prev = expected;
         out.files.push(WalFile {
             path,
             first_seq: header_seq,
             last_seq: None,
+            end: Some(pos as u64),
             index,
         });
     }
@@ -163,17 +188,21 @@ fn truncate(path: &PathBuf, len: u64) -> Result<()> {
     Ok(())
 }
 
-/// Creates a new WAL file holding only its header, durably.
+/// Starts a new WAL file holding only its header, durably: a spare file is reused when there is
+/// one (its old frames stay behind the header until overwritten; readers and recovery stop at
+/// them because their sequence numbers are below the header's). Returns the file positioned
+/// after the header.
 pub(crate) fn create_file(dir: &Path, first_seq: Seq) -> Result<(std::fs::File, PathBuf)> {
     let path = dir.join(super::file_name(first_seq));
-    let mut f = std::fs::OpenOptions::new()
-        .create_new(true)
-        .append(true)
-        .open(&path)
-        .map_err(|e| Error::io("creating WAL file", &path, e))?;
+    let spare = super::take_spare(dir);
+    let opened = match &spare {
+        Some(s) => std::fs::rename(s, &path).and_then(|_| std::fs::OpenOptions::new().write(true).open(&path)),
+        None => std::fs::OpenOptions::new().create_new(true).write(true).open(&path),
+    };
+    let mut f = opened.map_err(|e| Error::io("creating WAL file", &path, e))?;
     let res = f
         .write_all(&super::frame::encode_file_header(first_seq))
-        .and_then(|_| f.sync_all());
+        .and_then(|_| if spare.is_some() { f.sync_data() } else { f.sync_all() });
     if let Err(e) = res {
         let _ = std::fs::remove_file(&path);
         return Err(Error::io("writing WAL file header", &path, e));

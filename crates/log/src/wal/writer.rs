@@ -2,7 +2,7 @@
 //! single fsync each (group commit). Appenders wait on a oneshot for their receipt.
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -117,11 +117,13 @@ fn open_active(dir: &Path, files: &Arc<RwLock<Vec<WalFile>>>, next_seq: Seq, fil
             last.last_seq = Some(next_seq - 1);
         }
     }
-    let (file, path) = if reuse {
+    let (mut file, path) = if reuse {
         let path = list.last().unwrap().path.clone();
-        let f = std::fs::OpenOptions::new()
-            .append(true)
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
             .open(&path)
+            .map_err(|e| Error::io("opening WAL file for append", &path, e))?;
+        f.seek(SeekFrom::End(0))
             .map_err(|e| Error::io("opening WAL file for append", &path, e))?;
         (f, path)
     } else {
@@ -130,14 +132,16 @@ fn open_active(dir: &Path, files: &Arc<RwLock<Vec<WalFile>>>, next_seq: Seq, fil
             path: path.clone(),
             first_seq: next_seq,
             last_seq: None,
+            end: None,
             index: Vec::new(),
         });
         (f, path)
     };
+    // Where appends continue: the end of the recovered file, or just after a new header (a
+    // recycled spare is longer than that; its old bytes are overwritten as frames arrive).
     let len = file
-        .metadata()
-        .map_err(|e| Error::io("reading WAL file size", &path, e))?
-        .len();
+        .stream_position()
+        .map_err(|e| Error::io("reading WAL file position", &path, e))?;
     drop(list);
     Ok(Active {
         dir: dir.to_path_buf(),
@@ -250,7 +254,11 @@ impl Active {
                 // Cut back and make sure what remains is on disk. If even that fails, the file's
                 // state is unknown: refuse further appends until the log is reopened (and
                 // recovered from what is really on disk).
-                let undo = self.file.set_len(self.len).and_then(|_| self.file.sync_all());
+                let undo = self
+                    .file
+                    .set_len(self.len)
+                    .and_then(|_| self.file.seek(SeekFrom::Start(self.len)))
+                    .and_then(|_| self.file.sync_all());
                 if let Err(undo_err) = undo {
                     self.poisoned = Some(format!(
                         "the WAL writer stopped after a failed write to {} that it could not undo ({undo_err}); reopen the log",
@@ -278,11 +286,13 @@ impl Active {
         let mut files = self.files.write();
         if let Some(f) = files.last_mut() {
             f.last_seq = Some(self.next_seq - 1);
+            f.end = Some(self.len);
         }
         files.push(WalFile {
             path: path.clone(),
             first_seq: self.next_seq,
             last_seq: None,
+            end: None,
             index: Vec::new(),
         });
         self.file = file;
