@@ -32,6 +32,10 @@ pub struct Args {
     /// Run only these phases: ingest, latency, lookup, recovery (comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "PHASES")]
     only: Vec<String>,
+    /// Run the lookup phase on a data directory an earlier `--keep` run stored (with the same
+    /// --events), instead of storing the events again.
+    #[arg(long, value_name = "DIR", hide = true)]
+    lookup_data: Option<PathBuf>,
     /// Keep the benchmark's data directories for inspection.
     #[arg(long)]
     keep: bool,
@@ -182,7 +186,11 @@ pub fn run(settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
         figures.extend(rt.block_on(ingest(&base.path().join("ingest"), quick))?);
     }
     if runs("lookup") {
-        figures.extend(rt.block_on(lookup(&base.path().join("lookup"), events))?);
+        let (dir, store) = match &args.lookup_data {
+            Some(d) => (d.clone(), false),
+            None => (base.path().join("lookup"), true),
+        };
+        figures.extend(rt.block_on(lookup(&dir, events, store))?);
     }
     if runs("recovery") {
         figures.extend(rt.block_on(recovery(&base.path().join("recovery"), recovery_bytes))?);
@@ -400,7 +408,7 @@ fn probes_of(r: &EventRecord) -> Vec<Probe> {
 
 /// Stores `events` fresh synthetic events, then times first-page lookups (50 results, newest
 /// first) by every attribute.
-async fn lookup(dir: &Path, events: u64) -> anyhow::Result<Vec<Figure>> {
+async fn lookup(dir: &Path, events: u64, store: bool) -> anyhow::Result<Vec<Figure>> {
     println!("\n== lookup: store {events} events, then first pages of 50 by each lookup attribute");
     let log = EventLog::open(dir, bench_config()).await?;
     let pb = bar(events, "store");
@@ -428,7 +436,7 @@ async fn lookup(dir: &Path, events: u64) -> anyhow::Result<Vec<Figure>> {
                 if (n - left) % 100_000 < k {
                     probes.extend(probes_of(&batch[0]));
                 }
-                loop {
+                while store {
                     match log.append_blocking(batch.clone()) {
                         Ok(_) => break,
                         Err(e) if e.kind() == ErrorKind::Overloaded => std::thread::sleep(Duration::from_millis(5)),
@@ -492,8 +500,17 @@ async fn lookup(dir: &Path, events: u64) -> anyhow::Result<Vec<Figure>> {
     for _ in 0..5 {
         for p in &probes {
             let t = Instant::now();
-            log.scan(&query(p)).await?;
+            let page = log.scan(&query(p)).await?;
             let d = t.elapsed();
+            if std::env::var_os("CAIRN_BENCH_TRACE").is_some() && d > Duration::from_millis(25) {
+                eprintln!(
+                    "slow {:?} {:?} {} events {:?}",
+                    d,
+                    p.filter,
+                    page.events.len(),
+                    page.stats
+                );
+            }
             warm.push(d);
             per_attr.entry(p.filter.attribute.as_str()).or_default().push(d);
         }
