@@ -10,7 +10,7 @@ use cairn_model::{EventRecord, EventTime, LookupAttribute, LookupFilter};
 use common::*;
 
 async fn open(dir: &std::path::Path, cfg: LogConfig) -> EventLog {
-    EventLog::open(dir, cfg).await.unwrap()
+    open_log(dir, cfg).await
 }
 
 async fn append_all(log: &EventLog, records: Vec<EventRecord>, chunk: usize) -> Vec<(u64, EventRecord)> {

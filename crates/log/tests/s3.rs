@@ -8,7 +8,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cairn_log::{EventLog, LogConfig, S3Location, ScanRequest, SegmentLocation};
+use cairn_log::{LogConfig, S3Location, ScanRequest, SegmentLocation};
 use common::*;
 
 struct Moto(Child);
@@ -86,7 +86,7 @@ fn config(port: u16) -> LogConfig {
 async fn segments_live_on_an_s3_compatible_server() {
     let Some((_moto, port)) = start_moto() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let log = EventLog::open(dir.path(), config(port)).await.unwrap();
+    let log = common::open_log(dir.path(), config(port)).await;
     let mut all = Vec::new();
     for k in 0..3u64 {
         for (i, r) in batch(k * 300..(k + 1) * 300).into_iter().enumerate() {
@@ -121,7 +121,7 @@ async fn segments_live_on_an_s3_compatible_server() {
     assert_eq!(report.compactions, 4, "one compaction per partition");
     drop(log);
 
-    let log = EventLog::open(dir.path(), config(port)).await.unwrap();
+    let log = common::open_log(dir.path(), config(port)).await;
     assert_eq!(log.status().segments, 4);
     let events = log.read_after(0, usize::MAX).await.unwrap();
     assert_eq!(events.len(), 900);

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use cairn_log::{EventLog, ScanRequest};
+use cairn_log::ScanRequest;
 use cairn_model::EventRecord;
 use cairn_model::json::minify;
 use cairn_model::record::split_log_file;
@@ -44,7 +44,7 @@ async fn every_sample_record_round_trips_through_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = common::small_config();
     cfg.compaction_small_bytes = 1 << 30;
-    let log = EventLog::open(dir.path(), cfg.clone()).await.unwrap();
+    let log = common::open_log(dir.path(), cfg.clone()).await;
     let records: Vec<EventRecord> = originals.iter().map(|o| EventRecord::from_json(o).unwrap()).collect();
     let half = records.len() / 2;
     log.append(records[..half].to_vec()).await.unwrap();
@@ -53,7 +53,7 @@ async fn every_sample_record_round_trips_through_the_log() {
     log.append(records[half..].to_vec()).await.unwrap();
     drop(log);
 
-    let log = EventLog::open(dir.path(), cfg).await.unwrap();
+    let log = common::open_log(dir.path(), cfg).await;
     let events = log.read_after(0, usize::MAX).await.unwrap();
     assert_eq!(events.len(), originals.len());
     for (e, original) in events.iter().zip(&originals) {

@@ -58,7 +58,7 @@ async fn a_full_disk_refuses_appends_and_recovers_when_space_returns() {
     let ballast = dir.path().join("ballast");
     std::fs::write(&ballast, vec![7u8; 1 << 20]).unwrap();
 
-    let log = EventLog::open(&data, config()).await.unwrap();
+    let log = common::open_log(&data, config()).await;
     let mut acked = Vec::new();
     let mut next = 0u64;
     let err = loop {
@@ -92,7 +92,7 @@ async fn a_full_disk_refuses_appends_and_recovers_when_space_returns() {
     acked.push((r.first_seq, next));
     drop(log);
 
-    let log = EventLog::open(&data, config()).await.unwrap();
+    let log = common::open_log(&data, config()).await;
     assert!(log.status().corruption.is_empty(), "{:?}", log.status().corruption);
     let events = log.read_after(0, usize::MAX).await.unwrap();
     assert_eq!(events.len(), acked.len() * 20, "exactly the acknowledged events");
@@ -113,7 +113,7 @@ async fn a_read_only_data_directory_is_a_clear_error() {
         return;
     };
     let data = dir.path().join("data");
-    let log = EventLog::open(&data, config()).await.unwrap();
+    let log = common::open_log(&data, config()).await;
     log.append(batch(0..10)).await.unwrap();
     log.close().await.unwrap();
     drop(log);
@@ -131,7 +131,7 @@ async fn a_read_only_data_directory_is_a_clear_error() {
 
     // Nothing was damaged: writable again, everything is there.
     fs.remount("rw");
-    let log = EventLog::open(&data, config()).await.unwrap();
+    let log = common::open_log(&data, config()).await;
     assert_eq!(log.read_after(0, 100).await.unwrap().len(), 10);
     assert!(log.verify().await.unwrap().is_empty());
     log.close().await.unwrap();

@@ -406,6 +406,17 @@ fn probes_of(r: &EventRecord) -> Vec<Probe> {
         .collect()
 }
 
+/// Appends from a plain thread, waiting while the log reports that flushing is behind.
+fn append_with_backpressure(log: &EventLog, batch: Vec<EventRecord>) -> Result<(), cairn_log::Error> {
+    loop {
+        match log.append_blocking(batch.clone()) {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == ErrorKind::Overloaded => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Stores `events` fresh synthetic events, then times first-page lookups (50 results, newest
 /// first) by every attribute.
 async fn lookup(dir: &Path, events: u64, store: bool) -> anyhow::Result<Vec<Figure>> {
@@ -436,17 +447,13 @@ async fn lookup(dir: &Path, events: u64, store: bool) -> anyhow::Result<Vec<Figu
                 if (n - left) % 100_000 < k {
                     probes.extend(probes_of(&batch[0]));
                 }
-                while store {
-                    match log.append_blocking(batch.clone()) {
-                        Ok(_) => break,
-                        Err(e) if e.kind() == ErrorKind::Overloaded => std::thread::sleep(Duration::from_millis(5)),
-                        Err(e) => return Err(e),
-                    }
+                if store {
+                    append_with_backpressure(&log, batch)?;
                 }
                 left -= k;
                 pb.inc(k);
             }
-            Ok((probes, raw))
+            Ok::<_, cairn_log::Error>((probes, raw))
         }));
     }
     let mut probes = Vec::new();

@@ -17,6 +17,21 @@ const NAMES: [&str; 5] = [
 ];
 const SOURCES: [&str; 3] = ["ec2.amazonaws.com", "s3.amazonaws.com", "cloudtrail.amazonaws.com"];
 
+/// Opens a log, waiting while an earlier handle to the same directory is still shutting down
+/// (dropping a handle while a flush runs keeps the directory locked until the flush ends).
+pub async fn open_log(dir: impl AsRef<std::path::Path>, cfg: LogConfig) -> EventLog {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match EventLog::open(dir.as_ref(), cfg.clone()).await {
+            Ok(log) => return log,
+            Err(e) if e.to_string().contains("another Cairn process") && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(e) => panic!("open failed: {e}"),
+        }
+    }
+}
+
 /// A small configuration that makes flushes, row groups and WAL files happen in small tests.
 pub fn small_config() -> LogConfig {
     LogConfig {
