@@ -110,6 +110,10 @@ fn compile(filter: &LookupFilter) -> ColumnMatch {
             "false" => ColumnMatch::Bool(false),
             _ => ColumnMatch::Nothing,
         },
+        LookupAttribute::EventId => ColumnMatch::Hash {
+            column: schema::EVENT_ID_HASH,
+            hash: schema::event_id_hash(&filter.value),
+        },
         attr => ColumnMatch::Text {
             column: schema::attribute_column(attr),
             value: filter.value.clone(),
@@ -199,9 +203,16 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
                     stats.row_groups_pruned += 1;
                     continue;
                 }
-                if let Some(ColumnMatch::Text { column, value }) = &matcher
-                    && !read::bloom_might_contain(seg, &meta, rg.index, column, value).await?
-                {
+                let maybe = match &matcher {
+                    Some(ColumnMatch::Text { column, value }) => {
+                        read::bloom_might_contain(seg, &meta, rg.index, column, value.as_str()).await?
+                    }
+                    Some(ColumnMatch::Hash { column, hash }) => {
+                        read::bloom_might_contain(seg, &meta, rg.index, column, hash).await?
+                    }
+                    _ => true,
+                };
+                if !maybe {
                     stats.row_groups_pruned += 1;
                     continue;
                 }
@@ -221,15 +232,19 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
 
     let more = hits.len() > req.limit;
     hits.truncate(req.limit);
-    let events = materialize(hits, segments).await?;
     let next = if more {
-        events.last().map(|e| ScanPosition {
-            event_time: e.record.event_time(),
-            seq: e.seq,
+        hits.last().map(|h| ScanPosition {
+            event_time: EventTime::from_millis(h.key.0),
+            seq: h.key.1,
         })
     } else {
         None
     };
+    let mut events = materialize(hits, segments).await?;
+    // Segments match event ids by hash; the record has the final word.
+    if let Some(f) = req.filter.as_ref().filter(|f| f.attribute == LookupAttribute::EventId) {
+        events.retain(|e| index_matches(e.record.index(), f));
+    }
     Ok(ScanPage { events, next, stats })
 }
 
@@ -241,13 +256,33 @@ async fn materialize(hits: Vec<Hit>, segments: &[Arc<SegmentHandle>]) -> Result<
             wanted.entry(segment).or_default().push(row);
         }
     }
-    let mut fetched: HashMap<Seq, String> = HashMap::new();
+    // One task per (segment, row group): decompressing record pages is the costly part of a
+    // page of results, and separate tasks spread it over every core.
+    let mut tasks = Vec::new();
     for (si, rows) in wanted {
-        let seg = &segments[si];
+        let seg = segments[si].clone();
         let meta = seg.reader_metadata().await?;
-        for (seq, json) in read::fetch_records(seg, &meta, &rows).await? {
-            fetched.insert(seq, json);
+        for rg in read::row_groups(&meta) {
+            let inside: Vec<usize> = rows
+                .iter()
+                .copied()
+                .filter(|r| (rg.first_row..rg.first_row + rg.rows).contains(r))
+                .collect();
+            if inside.is_empty() {
+                continue;
+            }
+            let (seg, meta) = (seg.clone(), meta.clone());
+            tasks.push(tokio::spawn(
+                async move { read::fetch_records(&seg, &meta, &inside).await },
+            ));
         }
+    }
+    let mut fetched: HashMap<Seq, String> = HashMap::new();
+    for t in tasks {
+        let part = t
+            .await
+            .map_err(|e| Error::Unavailable(format!("record fetch task failed: {e}")))??;
+        fetched.extend(part);
     }
     let mut events = Vec::with_capacity(hits.len());
     for h in hits {

@@ -40,7 +40,7 @@ impl EncodeOptions {
         EncodeOptions {
             row_group_rows: config.row_group_rows,
             zstd_level: config.zstd_level,
-            record_page_bytes: 4 << 20,
+            record_page_bytes: 2 << 20,
         }
     }
 }
@@ -128,10 +128,11 @@ fn writer_properties(entries: &[&MemEntry], opts: EncodeOptions) -> WriterProper
             .set_column_statistics_enabled(path, EnabledStatistics::Page);
     }
     // Unique per row: a dictionary would only be built and thrown away.
-    let event_id = ColumnPath::from(schema::EVENT_ID);
+    let event_id = ColumnPath::from(schema::EVENT_ID_HASH);
     b = b
         .set_column_dictionary_enabled(event_id.clone(), false)
-        .set_column_encoding(event_id, Encoding::DELTA_LENGTH_BYTE_ARRAY);
+        .set_column_encoding(event_id.clone(), Encoding::PLAIN)
+        .set_column_statistics_enabled(event_id, EnabledStatistics::None);
     let record = ColumnPath::from(schema::RECORD);
     b = b
         .set_column_dictionary_enabled(record.clone(), false)
@@ -199,7 +200,12 @@ fn to_batch(entries: &[&MemEntry], schema: &arrow_schema::SchemaRef) -> Result<R
         ),
         strings(&|e| Some(e.record.index().account_id.as_str())),
         strings(&|e| Some(e.record.index().region.as_str())),
-        strings(&|e| Some(e.record.index().event_id.as_str())),
+        Arc::new(
+            entries
+                .iter()
+                .map(|e| schema::event_id_hash(&e.record.index().event_id))
+                .collect::<UInt64Array>(),
+        ),
         strings(&|e| e.record.index().event_name.as_deref()),
         strings(&|e| e.record.index().event_source.as_deref()),
         strings(&|e| e.record.index().username.as_deref()),

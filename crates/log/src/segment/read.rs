@@ -9,6 +9,7 @@ use arrow_array::{Array, RecordBatch};
 use futures::TryStreamExt;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, RowSelection};
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
+use parquet::data_type::AsBytes;
 use parquet::file::statistics::Statistics;
 
 use super::SegmentHandle;
@@ -61,6 +62,8 @@ pub fn row_groups(meta: &ArrowReaderMetadata) -> Vec<RowGroupInfo> {
 pub enum ColumnMatch {
     /// A string column (or any element of a list column) equals the value.
     Text { column: &'static str, value: String },
+    /// A hash column equals the hash of the value (event ids; the record is checked afterwards).
+    Hash { column: &'static str, hash: u64 },
     /// The read_only column equals the value.
     Bool(bool),
     /// The filter can match nothing (e.g. ReadOnly=maybe).
@@ -70,7 +73,7 @@ pub enum ColumnMatch {
 impl ColumnMatch {
     pub fn column(&self) -> Option<&'static str> {
         match self {
-            ColumnMatch::Text { column, .. } => Some(column),
+            ColumnMatch::Text { column, .. } | ColumnMatch::Hash { column, .. } => Some(column),
             ColumnMatch::Bool(_) => Some(schema::READ_ONLY),
             ColumnMatch::Nothing => None,
         }
@@ -86,12 +89,12 @@ fn leaf_index(meta: &ArrowReaderMetadata, root: &str) -> Option<usize> {
 }
 
 /// False when the row group's bloom filter proves no row holds `value` in `column`.
-pub async fn bloom_might_contain(
+pub async fn bloom_might_contain<T: AsBytes + ?Sized>(
     handle: &SegmentHandle,
     meta: &ArrowReaderMetadata,
     row_group: usize,
     column: &str,
-    value: &str,
+    value: &T,
 ) -> Result<bool> {
     let Some(leaf) = leaf_index(meta, column) else {
         return Ok(true);
@@ -217,6 +220,10 @@ fn match_column(batch: &RecordBatch, m: &ColumnMatch) -> Option<Vec<bool>> {
     let n = batch.num_rows();
     match m {
         ColumnMatch::Nothing => Some(vec![false; n]),
+        ColumnMatch::Hash { column, hash } => {
+            let col = batch.column_by_name(column)?.as_primitive_opt::<UInt64Type>()?;
+            Some((0..n).map(|i| col.value(i) == *hash).collect())
+        }
         ColumnMatch::Bool(want) => {
             let col = batch.column_by_name(schema::READ_ONLY)?.as_boolean_opt()?;
             Some((0..n).map(|i| col.is_valid(i) && col.value(i) == *want).collect())
