@@ -165,6 +165,7 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
     let matcher = req.filter.as_ref().map(compile);
     let mut stats = ScanStats::default();
     let mut hits: Vec<Hit> = Vec::new();
+    let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
 
     for e in snap.mem.iter() {
         stats.memtable_events_examined += 1;
@@ -198,33 +199,52 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
             }
             stats.segments_considered += 1;
             let meta = seg.reader_metadata().await?;
-            for rg in read::row_groups(&meta).iter().rev() {
-                if rg.max_time < start || rg.min_time > upper_time || floor(&hits).is_some_and(|f| f > rg.max_time) {
-                    stats.row_groups_pruned += 1;
-                    continue;
-                }
-                let maybe = match &matcher {
-                    Some(ColumnMatch::Text { column, value }) => {
-                        read::bloom_might_contain(seg, &meta, rg.index, column, value.as_str()).await?
+            // Row groups newest first, up to one per core read at once: a rare value can mean
+            // reading many of them, and decoding is what costs.
+            let groups: Vec<read::RowGroupInfo> = read::row_groups(&meta).into_iter().rev().collect();
+            let mut next = 0;
+            while next < groups.len() {
+                let mut wave = Vec::new();
+                while next < groups.len() && wave.len() < parallelism {
+                    let rg = groups[next];
+                    next += 1;
+                    if rg.max_time < start || rg.min_time > upper_time || floor(&hits).is_some_and(|f| f > rg.max_time)
+                    {
+                        stats.row_groups_pruned += 1;
+                        continue;
                     }
-                    Some(ColumnMatch::Hash { column, hash }) => {
-                        read::bloom_might_contain(seg, &meta, rg.index, column, hash).await?
+                    let maybe = match &matcher {
+                        Some(ColumnMatch::Text { column, value }) => {
+                            read::bloom_might_contain(seg, &meta, rg.index, column, value.as_str()).await?
+                        }
+                        Some(ColumnMatch::Hash { column, hash }) => {
+                            read::bloom_might_contain(seg, &meta, rg.index, column, hash).await?
+                        }
+                        _ => true,
+                    };
+                    if !maybe {
+                        stats.row_groups_pruned += 1;
+                        continue;
                     }
-                    _ => true,
-                };
-                if !maybe {
-                    stats.row_groups_pruned += 1;
-                    continue;
+                    stats.row_groups_read += 1;
+                    let (seg, meta, matcher, categories) =
+                        (seg.clone(), meta.clone(), matcher.clone(), req.categories.clone());
+                    wave.push(tokio::spawn(async move {
+                        read::row_group_hits(&seg, &meta, &rg, matcher.as_ref(), categories.as_deref(), &keep).await
+                    }));
                 }
-                stats.row_groups_read += 1;
-                let found = read::row_group_hits(seg, &meta, rg, matcher.as_ref(), categories, &keep).await?;
-                hits.extend(found.into_iter().map(|h| Hit {
-                    key: (h.event_time, h.seq),
-                    source: Source::Segment {
-                        segment: si,
-                        row: h.row,
-                    },
-                }));
+                for task in wave {
+                    let found = task
+                        .await
+                        .map_err(|e| Error::Unavailable(format!("lookup task failed: {e}")))??;
+                    hits.extend(found.into_iter().map(|h| Hit {
+                        key: (h.event_time, h.seq),
+                        source: Source::Segment {
+                            segment: si,
+                            row: h.row,
+                        },
+                    }));
+                }
                 trim(&mut hits, want);
             }
         }
