@@ -234,28 +234,32 @@ pub(crate) async fn run_gc(store: SegmentStore, mut rx: mpsc::UnboundedReceiver<
 /// registering them), then verify every segment's checksum, newest first.
 pub(crate) async fn startup_checks(inner: Weak<Inner>) {
     let Some(strong) = inner.upgrade() else { return };
-    let known: HashSet<String> = strong
-        .state
-        .read()
-        .segments
-        .all()
-        .map(|s| s.meta.path.clone())
-        .collect();
-    match strong.store.list("segments").await {
-        Ok(paths) => {
-            for p in paths.into_iter().filter(|p| !known.contains(p)) {
-                // A segment written moments ago by a flush in this process is not an orphan.
-                if strong.state.read().segments.all().any(|s| s.meta.path == p) {
-                    continue;
+    {
+        // No flush or compaction may run meanwhile: a file they have written but not yet
+        // registered would look like an orphan.
+        let _flush = strong.flush_lock.lock().await;
+        let _maintenance = strong.maintenance_lock.lock().await;
+        let known: HashSet<String> = strong
+            .state
+            .read()
+            .segments
+            .all()
+            .map(|s| s.meta.path.clone())
+            .collect();
+        match strong.store.list("segments").await {
+            Ok(paths) => {
+                for p in paths.into_iter().filter(|p| !known.contains(p)) {
+                    tracing::info!(
+                        path = p,
+                        "removing a segment file no catalog entry names (an interrupted flush or compaction)"
+                    );
+                    if let Err(e) = strong.store.delete(&p).await {
+                        tracing::warn!(path = p, error = %e, "could not remove an unregistered segment file");
+                    }
                 }
-                tracing::info!(
-                    path = p,
-                    "removing an unregistered segment file left by an interrupted flush or compaction"
-                );
-                let _ = strong.store.delete(&p).await;
             }
+            Err(e) => tracing::warn!(error = %e, "could not list segment files"),
         }
-        Err(e) => tracing::warn!(error = %e, "could not list segment files"),
     }
     let mut handles: Vec<Arc<SegmentHandle>> = strong.state.read().segments.all().cloned().collect();
     drop(strong);
