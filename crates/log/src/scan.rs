@@ -283,11 +283,7 @@ async fn materialize(hits: Vec<Hit>, segments: &[Arc<SegmentHandle>]) -> Result<
         let seg = segments[si].clone();
         let meta = seg.reader_metadata().await?;
         for rg in read::row_groups(&meta) {
-            let inside: Vec<usize> = rows
-                .iter()
-                .copied()
-                .filter(|r| (rg.first_row..rg.first_row + rg.rows).contains(r))
-                .collect();
+            let inside = rg.rows_within(&rows);
             if inside.is_empty() {
                 continue;
             }

@@ -199,7 +199,10 @@ pub fn run(settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
     println!();
     println!("{:<58} {:>14} {:<8} {:>12}  ", "figure", "value", "unit", "target");
     for f in &figures {
-        let target = f.target.map(|(c, v)| format!("{c} {v}")).unwrap_or_default();
+        let target = f
+            .target
+            .map(|(c, v)| format!("{c} {}", (v * 100.0).round() / 100.0))
+            .unwrap_or_default();
         println!(
             "{:<58} {:>14.2} {:<8} {:>12}  {}",
             f.name,

@@ -27,6 +27,16 @@ pub struct RowGroupInfo {
     pub max_time: i64,
 }
 
+impl RowGroupInfo {
+    /// The file-wide row numbers among `rows` that fall in this row group.
+    pub fn rows_within(&self, rows: &[usize]) -> Vec<usize> {
+        rows.iter()
+            .copied()
+            .filter(|r| (self.first_row..self.first_row + self.rows).contains(r))
+            .collect()
+    }
+}
+
 pub fn row_groups(meta: &ArrowReaderMetadata) -> Vec<RowGroupInfo> {
     let time_col = schema::column_index(schema::EVENT_TIME);
     let mut first_row = 0;
@@ -268,11 +278,7 @@ pub async fn fetch_records(
     let mut ranges = Vec::new();
     let mut base = 0;
     for rg in &groups {
-        let inside: Vec<usize> = rows
-            .iter()
-            .copied()
-            .filter(|r| (rg.first_row..rg.first_row + rg.rows).contains(r))
-            .collect();
+        let inside = rg.rows_within(&rows);
         if inside.is_empty() {
             continue;
         }
