@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod auth;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

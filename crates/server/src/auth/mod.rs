@@ -1,0 +1,3 @@
+//! Who is calling: SigV4 verification, identities from the configuration, IAM-style policies.
+
+pub mod sigv4;
