@@ -172,7 +172,7 @@ fn every_signed_request_verifies_and_any_change_fails() {
                 v.name
             );
             let mut r3 = parse_raw(&text);
-            r3.path.push_str("x");
+            r3.path.push('x');
             assert!(
                 sigv4::verify_with_rules(&r3.request(), &secrets, v.at, Some(rules(&v))).is_err(),
                 "{} path",
