@@ -560,6 +560,12 @@ impl EventLog {
         }
     }
 
+    /// The catalog, for other parts of Cairn that keep small documents (trails, keys) beside the
+    /// log's own metadata.
+    pub fn catalog(&self) -> &Arc<dyn Catalog> {
+        &self.inner.catalog
+    }
+
     pub fn data_dir(&self) -> &Path {
         &self.inner.data_dir
     }

@@ -11,6 +11,7 @@ pub mod lookup;
 pub mod record;
 pub mod region;
 pub mod time;
+pub mod trail;
 
 pub use account::{AccountId, InvalidAccountId};
 pub use arn::{Arn, ArnError};

@@ -48,5 +48,19 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
 
     async fn get_meta(&self, key: &str) -> Result<Option<String>>;
 
+    /// A stored document (trail configuration, signing key, channel ...): JSON text by kind and key.
+    async fn get_document(&self, kind: &str, key: &str) -> Result<Option<String>>;
+
+    /// Every document of a kind, as (key, JSON text), ordered by key.
+    async fn documents(&self, kind: &str) -> Result<Vec<(String, String)>>;
+
+    /// Creates or replaces a document.
+    async fn put_document(&self, kind: &str, key: &str, json: &str) -> Result<()>;
+
+    /// Creates a document only if its key is free; false when it already exists.
+    async fn insert_document(&self, kind: &str, key: &str, json: &str) -> Result<bool>;
+
+    async fn delete_document(&self, kind: &str, key: &str) -> Result<bool>;
+
     async fn set_meta(&self, key: &str, value: &str) -> Result<()>;
 }

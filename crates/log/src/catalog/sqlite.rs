@@ -34,6 +34,7 @@ const SCHEMA: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS segments_partition ON segments (account_id, region, max_event_time)",
     "CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL, updated_ms INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS documents (kind TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (kind, key))",
 ];
 
 const FLUSHED_SEQ: &str = "flushed_seq";
@@ -229,5 +230,54 @@ impl Catalog for SqliteCatalog {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn get_document(&self, kind: &str, key: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT value FROM documents WHERE kind = $1 AND key = $2")
+            .bind(kind)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.get("value")))
+    }
+
+    async fn documents(&self, kind: &str) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT key, value FROM documents WHERE kind = $1 ORDER BY key")
+            .bind(kind)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| (r.get("key"), r.get("value"))).collect())
+    }
+
+    async fn put_document(&self, kind: &str, key: &str, json: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO documents (kind, key, value) VALUES ($1, $2, $3)
+             ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(kind)
+        .bind(key)
+        .bind(json)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_document(&self, kind: &str, key: &str, json: &str) -> Result<bool> {
+        let r = sqlx::query("INSERT INTO documents (kind, key, value) VALUES ($1, $2, $3) ON CONFLICT (kind, key) DO NOTHING")
+            .bind(kind)
+            .bind(key)
+            .bind(json)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn delete_document(&self, kind: &str, key: &str) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM documents WHERE kind = $1 AND key = $2")
+            .bind(kind)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected() > 0)
     }
 }

@@ -1,0 +1,141 @@
+//! Errors in the shapes AWS clients parse: CloudTrail's JSON (`{"__type": ..., "message": ...}`)
+//! and S3's XML. One place decides each error's code and HTTP status.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::auth::sigv4::SigError;
+
+/// An error to return to a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The AWS error code (`__type`), e.g. `TrailNotFoundException`.
+    pub code: String,
+    pub message: String,
+    pub status: StatusCode,
+}
+
+impl ApiError {
+    /// A client error (HTTP 400).
+    pub fn client(code: &str, message: impl Into<String>) -> Self {
+        ApiError { code: code.to_string(), message: message.into(), status: StatusCode::BAD_REQUEST }
+    }
+
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// A fault on Cairn's side (HTTP 500). The detail is logged, not sent.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error while serving a request");
+        ApiError {
+            code: "InternalFailure".into(),
+            message: "The request processing has failed because of an unknown error, exception or failure.".into(),
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn access_denied(message: impl Into<String>) -> Self {
+        ApiError::client("AccessDeniedException", message)
+    }
+
+    pub fn invalid_parameter(message: impl Into<String>) -> Self {
+        ApiError::client("InvalidParameterException", message)
+    }
+
+    pub fn unsupported(operation: &str) -> Self {
+        ApiError::client(
+            "UnsupportedOperationException",
+            format!("Cairn does not implement the {operation} operation yet."),
+        )
+    }
+
+    /// An authentication failure, mapped to CloudTrail's codes.
+    pub fn from_signature(e: &SigError) -> Self {
+        let (code, status) = match e {
+            SigError::Missing => ("MissingAuthenticationTokenException", StatusCode::FORBIDDEN),
+            SigError::Incomplete(_) | SigError::Algorithm(_) => ("IncompleteSignatureException", StatusCode::BAD_REQUEST),
+            SigError::UnknownKey(_) => ("UnrecognizedClientException", StatusCode::FORBIDDEN),
+            SigError::Mismatch | SigError::Expired(_) | SigError::Scope(_) => ("InvalidSignatureException", StatusCode::FORBIDDEN),
+        };
+        ApiError { code: code.into(), message: e.to_string(), status }
+    }
+
+    /// The event log refused or failed.
+    pub fn from_log(e: &cairn_log::Error) -> Self {
+        match e.kind() {
+            cairn_log::ErrorKind::Overloaded => {
+                ApiError::client("ThrottlingException", "Rate exceeded").with_status(StatusCode::TOO_MANY_REQUESTS)
+            }
+            cairn_log::ErrorKind::InvalidInput => ApiError::invalid_parameter(e.to_string()),
+            _ => ApiError::internal(e),
+        }
+    }
+
+    /// The JSON 1.1 response.
+    pub fn into_json_response(self, request_id: &str) -> Response {
+        let body = serde_json::json!({ "__type": self.code, "message": self.message }).to_string();
+        let mut resp = (self.status, body).into_response();
+        let h = resp.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.1"));
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            h.insert("x-amzn-requestid", v);
+        }
+        resp
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+/// S3's XML error body.
+pub fn s3_error(status: StatusCode, code: &str, message: &str, request_id: &str) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><RequestId>{}</RequestId></Error>",
+        xml_escape(code),
+        xml_escape(message),
+        xml_escape(request_id)
+    );
+    let mut resp = (status, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amz-request-id", v);
+    }
+    resp
+}
+
+/// An authentication failure, in S3's vocabulary.
+pub fn s3_signature_error(e: &SigError, request_id: &str) -> Response {
+    let (status, code) = match e {
+        SigError::Missing => (StatusCode::FORBIDDEN, "AccessDenied"),
+        SigError::Incomplete(_) | SigError::Algorithm(_) | SigError::Scope(_) => (StatusCode::BAD_REQUEST, "AuthorizationHeaderMalformed"),
+        SigError::UnknownKey(_) => (StatusCode::FORBIDDEN, "InvalidAccessKeyId"),
+        SigError::Mismatch => (StatusCode::FORBIDDEN, "SignatureDoesNotMatch"),
+        SigError::Expired(_) => (StatusCode::FORBIDDEN, "RequestTimeTooSkewed"),
+    };
+    let message = match e {
+        SigError::UnknownKey(_) => "The AWS Access Key Id you provided does not exist in our records.".to_string(),
+        other => other.to_string(),
+    };
+    s3_error(status, code, &message, request_id)
+}
+
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
