@@ -51,6 +51,9 @@ enum Command {
     ///
     /// Exits 0 when everything verifies, 1 when damage is found (each problem names its file).
     Verify(cmd::verify::Args),
+    /// Print every stored event in arrival order as JSON lines (no server needed; stop the server
+    /// first, since it holds the data directory's lock).
+    Dump(cmd::dump::Args),
     /// Measure durable ingest, append latency, compression, lookups and recovery on this machine.
     ///
     /// Writes into a fresh temporary directory (or --work-dir) and prints a table of figures.
@@ -73,6 +76,7 @@ fn main() -> std::process::ExitCode {
             Command::Serve(args) => cmd::serve::run(settings, args),
             Command::Verify(args) => cmd::verify::run(settings, args),
             Command::Bench(args) => cmd::bench::run(settings, args),
+            Command::Dump(args) => cmd::dump::run(settings, args),
             Command::TestWriter(args) => cmd::test_writer::run(settings, args),
         }
     })();

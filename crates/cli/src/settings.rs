@@ -6,13 +6,15 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use cairn_log::{LogConfig, S3Location, SegmentLocation};
+use cairn_server::auth::identity::{AccountConfig, OrganizationConfig};
+use cairn_server::destinations::S3Endpoint;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Every setting. The TOML key and the environment variable name are the same word
 /// (`data_dir` / `CAIRN_DATA_DIR`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Where Cairn keeps its WAL, catalog and (by default) segments.
@@ -52,6 +54,48 @@ pub struct Settings {
     pub s3_access_key_id: Option<String>,
     pub s3_secret_access_key: Option<String>,
     pub s3_allow_http: bool,
+    /// Where trail buckets live: `local` (under data_dir/buckets, served by the S3 facade) or `s3`
+    /// (the `s3_*` endpoint and credentials).
+    pub bucket_store: String,
+    /// CloudTrail's quota of trails per account and region.
+    pub max_trails_per_region: usize,
+    /// PEM certificate chain and private key; with both, the listener speaks HTTPS only.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Account of the root user made from `root_access_key_id` (and of the bootstrap credentials).
+    pub default_account_id: Option<String>,
+    /// A root user from the environment (`CAIRN_ROOT_ACCESS_KEY_ID`, `CAIRN_ROOT_SECRET_ACCESS_KEY`).
+    pub root_access_key_id: Option<String>,
+    pub root_secret_access_key: Option<String>,
+    /// Accounts, their root keys, IAM users and policies (`[[accounts]]` tables).
+    pub accounts: Vec<AccountConfig>,
+    /// An optional organization (`[organization]`).
+    pub organization: Option<OrganizationConfig>,
+}
+
+/// Settings are printed by `--help`-adjacent diagnostics; secrets never are.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut v = serde_json::to_value(self).map_err(|_| std::fmt::Error)?;
+        redact(&mut v);
+        write!(f, "{v}")
+    }
+}
+
+fn redact(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m.iter_mut() {
+                if (k.contains("secret") || k == "secret") && !v.is_null() {
+                    *v = serde_json::Value::String("<redacted>".into());
+                } else {
+                    redact(v);
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(redact),
+        _ => {}
+    }
 }
 
 impl Default for Settings {
@@ -78,6 +122,15 @@ impl Default for Settings {
             s3_access_key_id: None,
             s3_secret_access_key: None,
             s3_allow_http: false,
+            bucket_store: "local".into(),
+            max_trails_per_region: 5,
+            tls_cert: None,
+            tls_key: None,
+            default_account_id: None,
+            root_access_key_id: None,
+            root_secret_access_key: None,
+            accounts: Vec::new(),
+            organization: None,
         }
     }
 }
@@ -129,6 +182,17 @@ impl Settings {
             segments: self.segment_location()?,
             ..LogConfig::default()
         })
+    }
+
+    /// The external S3 endpoint of the `s3_*` settings.
+    pub fn s3_endpoint(&self) -> S3Endpoint {
+        S3Endpoint {
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            access_key_id: self.s3_access_key_id.clone(),
+            secret_access_key: self.s3_secret_access_key.clone(),
+            allow_http: self.s3_allow_http,
+        }
     }
 
     fn segment_location(&self) -> anyhow::Result<SegmentLocation> {

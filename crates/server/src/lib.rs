@@ -1,10 +1,15 @@
-//! The Cairn daemon: one HTTP listener for everything Cairn serves. Today it answers `/health` and
-//! `/metrics`; the CloudTrail API, ingest and consumers (event history, trails, digests, Insights)
-//! arrive here as one folder each.
+//! The Cairn daemon: one HTTP listener for everything Cairn serves (CloudTrail's JSON API, the S3
+//! facade over local buckets, `/health`, `/metrics`), the identities that may call it, and the
+//! consumers of the event log (trails today; event history, digests and Insights arrive as one
+//! folder each).
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod audit;
 pub mod auth;
+pub mod buckets;
+pub mod destinations;
+pub mod trails;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,27 +18,88 @@ use cairn_log::EventLog;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::auth::identity::Directory;
+use crate::destinations::Destinations;
+use crate::trails::TrailStore;
+
+/// What exists once the event log has opened.
+#[derive(Clone)]
+pub struct Ready {
+    pub log: EventLog,
+    pub trails: Arc<TrailStore>,
+}
+
+/// Limits and switches of the API.
+#[derive(Debug, Clone)]
+pub struct ApiOptions {
+    /// CloudTrail's quota of trails per account and region.
+    pub max_trails_per_region: usize,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        ApiOptions {
+            max_trails_per_region: 5,
+        }
+    }
+}
+
 /// What request handlers share.
 #[derive(Clone)]
 pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     /// None until the event log has opened (WAL replay can take seconds).
-    log: watch::Receiver<Option<EventLog>>,
-    metrics: Option<Arc<metrics_exporter_prometheus::PrometheusHandle>>,
+    ready: watch::Receiver<Option<Ready>>,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    directory: Arc<Directory>,
+    destinations: Destinations,
+    options: ApiOptions,
 }
 
 impl AppState {
     pub fn new(
-        log: watch::Receiver<Option<EventLog>>,
+        ready: watch::Receiver<Option<Ready>>,
         metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+        directory: Arc<Directory>,
+        destinations: Destinations,
+        options: ApiOptions,
     ) -> Self {
         AppState {
-            log,
-            metrics: metrics.map(Arc::new),
+            inner: Arc::new(Inner {
+                ready,
+                metrics,
+                directory,
+                destinations,
+                options,
+            }),
         }
     }
 
+    pub fn ready(&self) -> Option<Ready> {
+        self.inner.ready.borrow().clone()
+    }
+
     pub fn log(&self) -> Option<EventLog> {
-        self.log.borrow().clone()
+        self.inner.ready.borrow().as_ref().map(|r| r.log.clone())
+    }
+
+    pub fn metrics(&self) -> Option<&metrics_exporter_prometheus::PrometheusHandle> {
+        self.inner.metrics.as_ref()
+    }
+
+    pub fn directory(&self) -> &Arc<Directory> {
+        &self.inner.directory
+    }
+
+    pub fn destinations(&self) -> &Destinations {
+        &self.inner.destinations
+    }
+
+    pub fn options(&self) -> &ApiOptions {
+        &self.inner.options
     }
 }
 
@@ -60,7 +126,7 @@ pub async fn serve(
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, router(state))
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -2,9 +2,15 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
 use cairn_log::EventLog;
-use cairn_server::AppState;
+use cairn_server::auth::identity::{self, AccessKeyConfig, AccountConfig, Directory};
+use cairn_server::buckets::LocalBuckets;
+use cairn_server::destinations::Destinations;
+use cairn_server::trails::TrailStore;
+use cairn_server::{ApiOptions, AppState, Ready};
 use tokio::sync::watch;
 
 use crate::settings::Settings;
@@ -22,6 +28,18 @@ pub fn run(mut settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
     }
     super::init_tracing(&settings);
     let log_config = settings.log_config()?;
+    let (directory, bootstrap_note) = identities(&settings)?;
+    let directory = Arc::new(directory);
+    let destinations = match settings.bucket_store.as_str() {
+        "local" => Destinations::Local(
+            LocalBuckets::open(&settings.data_dir.join("buckets")).context("opening the local buckets")?,
+        ),
+        "s3" => Destinations::S3(settings.s3_endpoint()),
+        other => bail!("bucket_store must be \"local\" or \"s3\", not {other:?}"),
+    };
+    let options = ApiOptions {
+        max_trails_per_region: settings.max_trails_per_region,
+    };
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .context("installing the metrics recorder")?;
@@ -35,10 +53,13 @@ pub fn run(mut settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
             "cairn listening on http://{addr} (data directory {})",
             settings.data_dir.display()
         );
+        if let Some(note) = bootstrap_note {
+            println!("{}", note.replace("{endpoint}", &format!("http://{addr}")));
+        }
 
-        let (log_tx, log_rx) = watch::channel(None::<EventLog>);
+        let (ready_tx, ready_rx) = watch::channel(None::<Ready>);
         let (stop_tx, mut stop_rx) = watch::channel(false);
-        let state = AppState::new(log_rx, Some(metrics));
+        let state = AppState::new(ready_rx, Some(metrics), directory, destinations, options);
         let server = tokio::spawn(cairn_server::serve(listener, state, async move {
             let _ = stop_rx.wait_for(|s| *s).await;
         }));
@@ -60,7 +81,18 @@ pub fn run(mut settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
         };
-        let _ = log_tx.send(Some(log.clone()));
+        let trails = match TrailStore::load(log.catalog().clone()).await {
+            Ok(t) => Arc::new(t),
+            Err(e) => {
+                let _ = stop_tx.send(true);
+                let _ = server.await;
+                return Err(e).context("cannot load the trails");
+            }
+        };
+        let _ = ready_tx.send(Some(Ready {
+            log: log.clone(),
+            trails,
+        }));
         tracing::info!("ready");
 
         shutdown_signal().await;
@@ -86,3 +118,63 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
 }
+
+/// Who may call: the configured accounts, plus a root user from `CAIRN_ROOT_*`; with neither, the
+/// bootstrap root user of the data directory (created on first start).
+fn identities(settings: &Settings) -> anyhow::Result<(Directory, Option<String>)> {
+    let mut accounts = settings.accounts.clone();
+    let mut note = None;
+    let default_account = settings.default_account_id.clone();
+    match (&settings.root_access_key_id, &settings.root_secret_access_key) {
+        (Some(id), Some(secret)) => {
+            let account_id = default_account.clone().unwrap_or_else(|| DEFAULT_ACCOUNT.to_string());
+            let key = AccessKeyConfig {
+                id: id.clone(),
+                secret: secret.clone(),
+            };
+            match accounts.iter_mut().find(|a| a.id == account_id) {
+                Some(a) => a.root_access_keys.push(key),
+                None => accounts.push(AccountConfig {
+                    id: account_id,
+                    alias: None,
+                    root_access_keys: vec![key],
+                    users: Vec::new(),
+                }),
+            }
+        }
+        (None, None) => {}
+        _ => bail!("root_access_key_id and root_secret_access_key must be set together"),
+    }
+    if accounts.is_empty() {
+        let (b, created) = identity::bootstrap(&settings.data_dir, default_account.as_deref())
+            .context("creating the bootstrap credentials")?;
+        let file = settings.data_dir.join("root-credentials.json");
+        if created {
+            // The secret stays in the file (mode 0600); it is never printed or logged.
+            note = Some(format!(
+                "created root credentials for account {} in {} (readable by this user only). Use them with:\n  \
+                 export AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY=$(jq -r .secret_access_key {})\n  \
+                 aws cloudtrail describe-trails --endpoint-url {{endpoint}} --region us-east-1",
+                b.account_id,
+                file.display(),
+                b.access_key_id,
+                file.display(),
+            ));
+        } else {
+            tracing::info!(account = %b.account_id, file = %file.display(), "using the bootstrap root credentials");
+        }
+        accounts.push(AccountConfig {
+            id: b.account_id,
+            alias: None,
+            root_access_keys: vec![AccessKeyConfig {
+                id: b.access_key_id,
+                secret: b.secret_access_key,
+            }],
+            users: Vec::new(),
+        });
+    }
+    Ok((Directory::build(&accounts, settings.organization.as_ref())?, note))
+}
+
+/// The account of `CAIRN_ROOT_*` credentials when `default_account_id` is not set.
+const DEFAULT_ACCOUNT: &str = "123456789012";

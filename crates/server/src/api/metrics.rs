@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use crate::AppState;
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let Some(handle) = &state.metrics else {
+    let Some(handle) = state.metrics() else {
         return (
             StatusCode::NOT_FOUND,
             [(header::CONTENT_TYPE, "text/plain")],

@@ -1,32 +1,52 @@
-//! HTTP routes. Operational endpoints live here; protocol APIs get a module each.
+//! HTTP routes. One listener serves every protocol; a request is routed by the service named in
+//! its SigV4 credential scope (and the `X-Amz-Target` header of JSON APIs). Unsigned requests
+//! reach only `/health` and `/metrics`.
 
+mod caller;
+pub mod cloudtrail;
+pub mod error;
 mod health;
 mod metrics;
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
-use tower_http::limit::RequestBodyLimitLayer;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
 
 use crate::AppState;
-
-/// Largest request body accepted by any route.
-pub const MAX_BODY_BYTES: usize = 16 << 20;
+use caller::Claimed;
+use error::ApiError;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/health", get(health::health))
-        .route("/metrics", get(metrics::metrics))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::GATEWAY_TIMEOUT,
-            Duration::from_secs(60),
-        ))
+        .fallback(dispatch)
+        .layer(TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, Duration::from_secs(60)))
         // 503 while starting is expected; handlers log their own real failures.
         .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::DEBUG)))
         .with_state(state)
+}
+
+async fn dispatch(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let claimed = Claimed::from_parts(&parts);
+    let json_target = parts.headers.contains_key("x-amz-target");
+    match claimed.service.as_deref() {
+        Some("cloudtrail") => cloudtrail::handle(&state, peer, parts, body).await,
+        _ if json_target => cloudtrail::handle(&state, peer, parts, body).await,
+        Some("s3") => s3_placeholder(),
+        Some(_) => s3_placeholder(),
+        None if parts.method == Method::GET && parts.uri.path() == "/health" => health::health(State(state)).await.into_response(),
+        None if parts.method == Method::GET && parts.uri.path() == "/metrics" => metrics::metrics(State(state)).await.into_response(),
+        None => s3_placeholder(),
+    }
+}
+
+fn s3_placeholder() -> Response {
+    ApiError::client("NotImplemented", "S3 facade pending").into_json_response("")
 }

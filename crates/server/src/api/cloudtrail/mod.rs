@@ -1,0 +1,301 @@
+//! CloudTrail's JSON 1.1 API: `POST /` with `X-Amz-Target:
+//! com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Operation>`.
+//!
+//! Every call, answered or refused, is recorded in the event log before the answer leaves.
+
+mod input;
+mod trails;
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cairn_model::{EventTime, Resource};
+use serde_json::{Map, Value};
+
+use super::caller::{self, AuthError, Claimed};
+use super::error::ApiError;
+use crate::audit::{self, CallRecord};
+use crate::auth::identity::Principal;
+use crate::auth::policy::Decision;
+use crate::{AppState, Ready};
+
+pub const TARGET_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.";
+pub const EVENT_SOURCE: &str = "cloudtrail.amazonaws.com";
+/// Largest request body (CloudTrail's requests are small; PutEventSelectors with 500 values is the
+/// largest, well under this).
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// Every operation of CloudTrail's 2013-11-01 API; those Cairn does not serve yet answer
+/// `UnsupportedOperationException`, anything else `UnknownOperationException`.
+const OPERATIONS: &[&str] = &[
+    "AddTags", "CancelQuery", "CreateChannel", "CreateDashboard", "CreateEventDataStore", "CreateTrail",
+    "DeleteChannel", "DeleteDashboard", "DeleteEventDataStore", "DeleteResourcePolicy", "DeleteTrail",
+    "DeregisterOrganizationDelegatedAdmin", "DescribeQuery", "DescribeTrails", "DisableFederation",
+    "EnableFederation", "GenerateQuery", "GetChannel", "GetDashboard", "GetEventConfiguration",
+    "GetEventDataStore", "GetEventSelectors", "GetImport", "GetInsightSelectors", "GetQueryResults",
+    "GetResourcePolicy", "GetTrail", "GetTrailStatus", "ListChannels", "ListDashboards", "ListEventDataStores",
+    "ListImportFailures", "ListImports", "ListInsightsData", "ListInsightsMetricData", "ListPublicKeys",
+    "ListQueries", "ListTags", "ListTrails", "LookupEvents", "PutEventConfiguration", "PutEventSelectors",
+    "PutInsightSelectors", "PutResourcePolicy", "RegisterOrganizationDelegatedAdmin", "RemoveTags",
+    "RestoreEventDataStore", "SearchSampleQueries", "StartDashboardRefresh", "StartEventDataStoreIngestion",
+    "StartImport", "StartLogging", "StartQuery", "StopEventDataStoreIngestion", "StopImport", "StopLogging",
+    "UpdateChannel", "UpdateDashboard", "UpdateEventDataStore", "UpdateTrail",
+];
+
+/// What a successful operation returns: its response body and the trail it acted on.
+pub struct Done {
+    pub body: Value,
+    pub resource: Option<Resource>,
+}
+
+impl Done {
+    fn new(body: Value) -> Done {
+        Done { body, resource: None }
+    }
+}
+
+/// Everything an operation needs.
+pub struct Call<'a> {
+    pub state: &'a AppState,
+    pub ready: &'a Ready,
+    pub principal: &'a Principal,
+    pub region: &'a str,
+    pub op: &'a str,
+}
+
+impl Call<'_> {
+    pub fn account(&self) -> &str {
+        &self.principal.account_id
+    }
+
+    /// Checks the caller's policies for `cloudtrail:<op>` on `resource`.
+    pub fn authorize(&self, resource: &str) -> Result<(), ApiError> {
+        let action = format!("cloudtrail:{}", self.op);
+        match self.principal.authorize(&action, resource) {
+            Decision::Allow => Ok(()),
+            Decision::ExplicitDeny => Err(ApiError::access_denied(format!(
+                "User: {} is not authorized to perform: {action} on resource: {resource} with an explicit deny in an identity-based policy",
+                self.principal.arn
+            ))),
+            Decision::ImplicitDeny => Err(ApiError::access_denied(format!(
+                "User: {} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action",
+                self.principal.arn
+            ))),
+        }
+    }
+}
+
+fn is_read_only(op: &str) -> bool {
+    ["Describe", "Get", "List", "Lookup"].iter().any(|p| op.starts_with(p))
+}
+
+pub async fn handle(state: &AppState, peer: SocketAddr, parts: Parts, body: Body) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let time = EventTime::now();
+    let started = std::time::Instant::now();
+    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let op = target.strip_prefix(TARGET_PREFIX).unwrap_or("").to_string();
+    let claimed = Claimed::from_parts(&parts);
+
+    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError::client(
+                "RequestEntityTooLargeException",
+                format!("The request body is larger than the limit of {MAX_BODY_BYTES} bytes."),
+            )
+            .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+            .into_json_response(&request_id);
+        }
+    };
+
+    let auth = caller::authenticate(state, &parts, &body, "cloudtrail");
+    let ready = state.ready();
+    let (principal, region) = match auth {
+        Ok(a) => (a.principal, a.region),
+        Err(e) => {
+            let error = auth_error(&e);
+            // A known key with a bad signature is recorded in its account; an unknown key has no
+            // account to record it in.
+            if let (Some(p), Some(ready)) = (
+                claimed.access_key_id.as_deref().and_then(|k| state.directory().principal(k)),
+                ready.as_ref(),
+            ) {
+                let region = claimed.region.clone().filter(|r| cairn_model::Region::is_valid(r));
+                if let Some(region) = region {
+                    let ctx = caller::context(&parts, peer, &region, &request_id, time);
+                    let call = failed_call(&op, &error, &body);
+                    let event = audit::event(&ctx, &p, call);
+                    if let Err(e) = audit::record(&ready.log, &event).await {
+                        return ApiError::from_log(&e).into_json_response(&request_id);
+                    }
+                }
+            }
+            metrics::counter!("cairn_api_auth_failures_total", "protocol" => "cloudtrail").increment(1);
+            return error.into_json_response(&request_id);
+        }
+    };
+    let Some(ready) = ready else {
+        return ApiError::client("ServiceUnavailableException", "Cairn is starting; try again shortly.")
+            .with_status(StatusCode::SERVICE_UNAVAILABLE)
+            .into_json_response(&request_id);
+    };
+
+    let call = Call {
+        state,
+        ready: &ready,
+        principal: &principal,
+        region: &region,
+        op: &op,
+    };
+    let parsed = parse_request(&parts, target, &op, &body);
+    let result = match &parsed {
+        Ok(input) => trails::dispatch(&call, input).await,
+        Err(e) => Err(e.clone()),
+    };
+
+    let event_name = if op.is_empty() {
+        "UnknownOperation".to_string()
+    } else {
+        op.chars().take(128).collect()
+    };
+    let request_parameters = match &parsed {
+        Ok(input) if !input.is_empty() => Some(audit::lower_camel(&Value::Object(input.clone()))),
+        _ => None,
+    };
+    let read_only = is_read_only(&op);
+    let (record, response) = match result {
+        Ok(done) => {
+            let response_elements = (!read_only)
+                .then(|| audit::lower_camel(&done.body))
+                .filter(|v| v.as_object().is_some_and(|o| !o.is_empty()));
+            let record = CallRecord {
+                event_source: EVENT_SOURCE,
+                event_name,
+                read_only,
+                management: true,
+                request_parameters,
+                response_elements,
+                resources: done.resource.into_iter().collect(),
+                ..CallRecord::default()
+            };
+            (record, Ok(done.body))
+        }
+        Err(e) => {
+            let record = CallRecord {
+                event_source: EVENT_SOURCE,
+                event_name,
+                read_only,
+                management: true,
+                request_parameters,
+                error: Some((e.code.clone(), e.message.clone())),
+                ..CallRecord::default()
+            };
+            (record, Err(e))
+        }
+    };
+    let ctx = caller::context(&parts, peer, &region, &request_id, time);
+    let event = audit::event(&ctx, &principal, record);
+    if let Err(e) = audit::record(&ready.log, &event).await {
+        // An unrecorded call is not answered as if it were.
+        return ApiError::from_log(&e).into_json_response(&request_id);
+    }
+    let status = match &response {
+        Ok(_) => "ok",
+        Err(e) if e.status.is_server_error() => "fault",
+        Err(_) => "error",
+    };
+    metrics::counter!("cairn_api_requests_total", "protocol" => "cloudtrail", "status" => status).increment(1);
+    metrics::histogram!("cairn_api_request_seconds", "protocol" => "cloudtrail").record(started.elapsed().as_secs_f64());
+    match response {
+        Ok(body) => json_response(&body, &request_id),
+        Err(e) => e.into_json_response(&request_id),
+    }
+}
+
+fn auth_error(e: &AuthError) -> ApiError {
+    match e {
+        AuthError::Signature(s) => ApiError::from_signature(s),
+        AuthError::WrongService { expected } => ApiError::client(
+            "InvalidSignatureException",
+            format!("Credential should be scoped to correct service: '{expected}'. "),
+        )
+        .with_status(StatusCode::FORBIDDEN),
+        AuthError::BadRegion => ApiError::client("InvalidSignatureException", "Credential should be scoped to a valid region. ")
+            .with_status(StatusCode::FORBIDDEN),
+    }
+}
+
+fn failed_call(op: &str, error: &ApiError, body: &[u8]) -> CallRecord {
+    let request_parameters = serde_json::from_slice::<Value>(body)
+        .ok()
+        .filter(|v| v.as_object().is_some_and(|o| !o.is_empty()))
+        .map(|v| audit::lower_camel(&v));
+    CallRecord {
+        event_source: EVENT_SOURCE,
+        event_name: if op.is_empty() { "UnknownOperation".into() } else { op.chars().take(128).collect() },
+        read_only: is_read_only(op),
+        management: true,
+        request_parameters,
+        error: Some((error.code.clone(), error.message.clone())),
+        ..CallRecord::default()
+    }
+}
+
+/// Checks the protocol envelope and parses the body into its members.
+fn parse_request(parts: &Parts, target: &str, op: &str, body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if parts.method != Method::POST || parts.uri.path() != "/" {
+        return Err(ApiError::client(
+            "UnknownOperationException",
+            "CloudTrail operations are sent as POST / with an X-Amz-Target header.",
+        ));
+    }
+    if target.is_empty() {
+        return Err(ApiError::client("UnknownOperationException", "The X-Amz-Target header is missing."));
+    }
+    if op.is_empty() || !OPERATIONS.contains(&op) {
+        return Err(ApiError::client(
+            "UnknownOperationException",
+            format!("{} is not an operation of CloudTrail (2013-11-01).", target.chars().take(200).collect::<String>()),
+        ));
+    }
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    if !media.eq_ignore_ascii_case("application/x-amz-json-1.1") && !media.eq_ignore_ascii_case("application/x-amz-json-1.0") {
+        return Err(ApiError::client(
+            "SerializationException",
+            format!("Content-Type must be application/x-amz-json-1.1, not {:?}.", content_type),
+        ));
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ApiError::client("SerializationException", "The request body must be a JSON object.")),
+        Err(e) => Err(ApiError::client("SerializationException", format!("The request body is not valid JSON: {e}"))),
+    }
+}
+
+fn json_response(body: &Value, request_id: &str) -> Response {
+    let mut resp = (StatusCode::OK, body.to_string()).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.1"));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+/// The `resources` entry of an event about a trail.
+pub fn trail_resource(account: &str, arn: &str) -> Resource {
+    Resource {
+        account_id: Some(account.to_string()),
+        kind: Some("AWS::CloudTrail::Trail".into()),
+        arn: Some(arn.to_string()),
+        ..Resource::default()
+    }
+}

@@ -1,0 +1,7 @@
+//! Trails: their configuration (kept in the catalog) and, later, the consumers that deliver
+//! their log files.
+
+pub mod store;
+pub mod validate;
+
+pub use store::TrailStore;
