@@ -8,7 +8,9 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod buckets;
+pub mod client;
 pub mod destinations;
+pub mod listener;
 pub mod trails;
 
 use std::net::SocketAddr;
@@ -19,6 +21,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::auth::identity::Directory;
+use crate::listener::{ConnInfo, PlainListener, TlsListener};
 use crate::destinations::Destinations;
 use crate::trails::TrailStore;
 
@@ -114,21 +117,22 @@ pub async fn bind(addr: &str) -> std::io::Result<TcpListener> {
     Ok(listener)
 }
 
-/// Serves until `shutdown` resolves.
+/// Serves until `shutdown` resolves: plain HTTP, or HTTPS when `tls` is given.
 pub async fn serve(
     listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let local: SocketAddr = listener.local_addr()?;
-    tracing::info!(%local, "listening");
-    // Small responses must not wait for Nagle's algorithm.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    tracing::info!(%local, tls = tls.is_some(), "listening");
+    let app = router(state).into_make_service_with_connect_info::<ConnInfo>();
+    match tls {
+        None => axum::serve(PlainListener(listener), app).with_graceful_shutdown(shutdown).await,
+        Some(config) => {
+            axum::serve(TlsListener::new(listener, config)?, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    }
 }
-
-use axum::serve::ListenerExt;

@@ -37,6 +37,12 @@ pub fn run(mut settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
         "s3" => Destinations::S3(settings.s3_endpoint()),
         other => bail!("bucket_store must be \"local\" or \"s3\", not {other:?}"),
     };
+    let tls = match (&settings.tls_cert, &settings.tls_key) {
+        (Some(cert), Some(key)) => Some(cairn_server::listener::tls_config(cert, key).map_err(anyhow::Error::msg)?),
+        (None, None) => None,
+        _ => bail!("tls_cert and tls_key must be set together"),
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let options = ApiOptions {
         max_trails_per_region: settings.max_trails_per_region,
     };
@@ -50,17 +56,17 @@ pub fn run(mut settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
         let addr = listener.local_addr()?;
         // Scripts read this line to find the port.
         println!(
-            "cairn listening on http://{addr} (data directory {})",
+            "cairn listening on {scheme}://{addr} (data directory {})",
             settings.data_dir.display()
         );
         if let Some(note) = bootstrap_note {
-            println!("{}", note.replace("{endpoint}", &format!("http://{addr}")));
+            println!("{}", note.replace("{endpoint}", &format!("{scheme}://{addr}")));
         }
 
         let (ready_tx, ready_rx) = watch::channel(None::<Ready>);
         let (stop_tx, mut stop_rx) = watch::channel(false);
         let state = AppState::new(ready_rx, Some(metrics), directory, destinations, options);
-        let server = tokio::spawn(cairn_server::serve(listener, state, async move {
+        let server = tokio::spawn(cairn_server::serve(listener, tls, state, async move {
             let _ = stop_rx.wait_for(|s| *s).await;
         }));
 

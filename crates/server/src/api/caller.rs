@@ -1,14 +1,14 @@
 //! Who is calling: the SigV4 check shared by every protocol, and the call's context.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::http::request::Parts;
-use cairn_model::{EventTime, Region};
+use cairn_model::{EventTime, Region, TlsDetails};
 
 use crate::AppState;
 use crate::audit::CallContext;
+use crate::listener::ConnInfo;
 use crate::auth::identity::Principal;
 use crate::auth::sigv4::{self, SigError};
 
@@ -53,10 +53,6 @@ impl Claimed {
             region,
             service,
         }
-    }
-
-    pub fn is_signed(&self) -> bool {
-        self.access_key_id.is_some()
     }
 }
 
@@ -114,17 +110,26 @@ pub fn authenticate(state: &AppState, parts: &Parts, body: &[u8], service: &'sta
 }
 
 /// The context of a call, for its audit record.
-pub fn context(parts: &Parts, peer: SocketAddr, region: &str, request_id: &str, time: EventTime) -> CallContext {
+pub fn context(parts: &Parts, conn: &ConnInfo, region: &str, request_id: &str, time: EventTime) -> CallContext {
     CallContext {
         region: region.to_string(),
-        source_ip: peer.ip().to_string(),
+        source_ip: conn.peer.ip().to_string(),
         user_agent: parts
             .headers
             .get("user-agent")
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(1024).collect()),
         request_id: request_id.to_string(),
-        tls: None,
+        tls: conn.tls.as_ref().map(|t| TlsDetails {
+            tls_version: Some(t.version.clone()),
+            cipher_suite: Some(t.cipher_suite.clone()),
+            client_provided_host_header: parts
+                .headers
+                .get("host")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            ..TlsDetails::default()
+        }),
         time,
     }
 }

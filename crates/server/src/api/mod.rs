@@ -8,7 +8,6 @@ pub mod error;
 mod health;
 mod metrics;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
@@ -20,6 +19,7 @@ use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
 
 use crate::AppState;
+use crate::listener::ConnInfo;
 use caller::Claimed;
 use error::ApiError;
 
@@ -32,13 +32,13 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn dispatch(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
+async fn dispatch(State(state): State<AppState>, ConnectInfo(conn): ConnectInfo<ConnInfo>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let claimed = Claimed::from_parts(&parts);
     let json_target = parts.headers.contains_key("x-amz-target");
     match claimed.service.as_deref() {
-        Some("cloudtrail") => cloudtrail::handle(&state, peer, parts, body).await,
-        _ if json_target => cloudtrail::handle(&state, peer, parts, body).await,
+        Some("cloudtrail") => cloudtrail::handle(&state, &conn, parts, body).await,
+        _ if json_target => cloudtrail::handle(&state, &conn, parts, body).await,
         Some("s3") => s3_placeholder(),
         Some(_) => s3_placeholder(),
         None if parts.method == Method::GET && parts.uri.path() == "/health" => health::health(State(state)).await.into_response(),

@@ -6,7 +6,6 @@
 mod input;
 mod trails;
 
-use std::net::SocketAddr;
 
 use axum::body::Body;
 use axum::http::request::Parts;
@@ -20,6 +19,7 @@ use super::error::ApiError;
 use crate::audit::{self, CallRecord};
 use crate::auth::identity::Principal;
 use crate::auth::policy::Decision;
+use crate::listener::ConnInfo;
 use crate::{AppState, Ready};
 
 pub const TARGET_PREFIX: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.";
@@ -92,7 +92,7 @@ fn is_read_only(op: &str) -> bool {
     ["Describe", "Get", "List", "Lookup"].iter().any(|p| op.starts_with(p))
 }
 
-pub async fn handle(state: &AppState, peer: SocketAddr, parts: Parts, body: Body) -> Response {
+pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let time = EventTime::now();
     let started = std::time::Instant::now();
@@ -126,7 +126,7 @@ pub async fn handle(state: &AppState, peer: SocketAddr, parts: Parts, body: Body
             ) {
                 let region = claimed.region.clone().filter(|r| cairn_model::Region::is_valid(r));
                 if let Some(region) = region {
-                    let ctx = caller::context(&parts, peer, &region, &request_id, time);
+                    let ctx = caller::context(&parts, conn, &region, &request_id, time);
                     let call = failed_call(&op, &error, &body);
                     let event = audit::event(&ctx, &p, call);
                     if let Err(e) = audit::record(&ready.log, &event).await {
@@ -197,7 +197,7 @@ pub async fn handle(state: &AppState, peer: SocketAddr, parts: Parts, body: Body
             (record, Err(e))
         }
     };
-    let ctx = caller::context(&parts, peer, &region, &request_id, time);
+    let ctx = caller::context(&parts, conn, &region, &request_id, time);
     let event = audit::event(&ctx, &principal, record);
     if let Err(e) = audit::record(&ready.log, &event).await {
         // An unrecorded call is not answered as if it were.

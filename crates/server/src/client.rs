@@ -1,0 +1,118 @@
+//! A small SigV4-signing client for CloudTrail's JSON API, for Cairn's own tools (benchmarks,
+//! load tests, and commands that talk to a running server).
+
+use std::time::SystemTime;
+
+use serde_json::Value;
+
+use crate::api::cloudtrail::TARGET_PREFIX;
+use crate::auth::sigv4;
+
+#[derive(Clone)]
+pub struct CloudTrailClient {
+    http: reqwest::Client,
+    endpoint: String,
+    host: String,
+    region: String,
+    access_key_id: String,
+    secret: String,
+}
+
+impl std::fmt::Debug for CloudTrailClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloudTrailClient")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A response: HTTP status, JSON body and request id.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+    pub request_id: Option<String>,
+}
+
+impl Reply {
+    /// The error code (`__type`) of a failed call.
+    pub fn error_code(&self) -> Option<&str> {
+        self.body.get("__type").and_then(Value::as_str)
+    }
+}
+
+impl CloudTrailClient {
+    /// `endpoint` like `http://127.0.0.1:7401`.
+    pub fn new(endpoint: &str, region: &str, access_key_id: &str, secret: &str) -> CloudTrailClient {
+        let endpoint = endpoint.trim_end_matches('/').to_string();
+        let host = endpoint.split_once("://").map_or(endpoint.as_str(), |(_, h)| h).to_string();
+        CloudTrailClient {
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(256)
+                .build()
+                .expect("an HTTP client without custom TLS settings always builds"),
+            endpoint,
+            host,
+            region: region.to_string(),
+            access_key_id: access_key_id.to_string(),
+            secret: secret.to_string(),
+        }
+    }
+
+    pub fn with_region(&self, region: &str) -> CloudTrailClient {
+        CloudTrailClient {
+            region: region.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// Calls `operation` with `input` as its JSON body.
+    pub async fn call(&self, operation: &str, input: &Value) -> Result<Reply, reqwest::Error> {
+        let body = input.to_string();
+        let target = format!("{TARGET_PREFIX}{operation}");
+        let headers = vec![
+            ("host".to_string(), self.host.clone()),
+            ("content-type".to_string(), "application/x-amz-json-1.1".to_string()),
+            ("x-amz-target".to_string(), target.clone()),
+        ];
+        let req = sigv4::Request {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &headers,
+            body: body.as_bytes(),
+        };
+        let signed = sigv4::sign(
+            &req,
+            &self.access_key_id,
+            &self.secret,
+            &self.region,
+            "cloudtrail",
+            SystemTime::now(),
+        );
+        let mut rb = self
+            .http
+            .post(format!("{}/", self.endpoint))
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", target);
+        for (k, v) in signed {
+            rb = rb.header(k, v);
+        }
+        let resp = rb.body(body).send().await?;
+        let status = resp.status().as_u16();
+        let request_id = resp
+            .headers()
+            .get("x-amzn-requestid")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = resp.bytes().await?;
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok(Reply {
+            status,
+            body,
+            request_id,
+        })
+    }
+}
