@@ -29,7 +29,7 @@ pub struct Args {
     /// Where the benchmark writes (a fresh temporary directory by default; removed afterwards).
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
-    /// Run only these phases: ingest, latency, lookup, recovery (comma-separated).
+    /// Run only these phases: ingest, latency, lookup, recovery, sigv4, api (comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "PHASES")]
     only: Vec<String>,
     /// Run the lookup phase on a data directory an earlier `--keep` run stored (with the same
@@ -44,7 +44,7 @@ pub struct Args {
     json: bool,
 }
 
-struct Figure {
+pub(crate) struct Figure {
     name: String,
     value: f64,
     unit: &'static str,
@@ -53,7 +53,7 @@ struct Figure {
 }
 
 impl Figure {
-    fn new(name: impl Into<String>, value: f64, unit: &'static str) -> Self {
+    pub(crate) fn new(name: impl Into<String>, value: f64, unit: &'static str) -> Self {
         Figure {
             name: name.into(),
             value,
@@ -61,11 +61,11 @@ impl Figure {
             target: None,
         }
     }
-    fn at_least(mut self, v: f64) -> Self {
+    pub(crate) fn at_least(mut self, v: f64) -> Self {
         self.target = Some(("≥", v));
         self
     }
-    fn at_most(mut self, v: f64) -> Self {
+    pub(crate) fn at_most(mut self, v: f64) -> Self {
         self.target = Some(("≤", v));
         self
     }
@@ -92,7 +92,7 @@ fn bar(len: u64, what: &str) -> ProgressBar {
 
 /// A log configuration for benchmarks: the defaults, without retention (synthetic event times
 /// are in the past) and with data in `dir`.
-fn bench_config() -> LogConfig {
+pub(crate) fn bench_config() -> LogConfig {
     LogConfig {
         retention: None,
         ..LogConfig::default()
@@ -133,7 +133,7 @@ fn record_pool(n: usize, seed: u64) -> Vec<EventRecord> {
     pool
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
@@ -141,7 +141,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i]
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
@@ -191,6 +191,12 @@ pub fn run(settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
             None => (base.path().join("lookup"), true),
         };
         figures.extend(rt.block_on(lookup(&dir, events, store))?);
+    }
+    if runs("sigv4") {
+        figures.extend(super::bench_api::sigv4(quick));
+    }
+    if runs("api") {
+        figures.extend(rt.block_on(super::bench_api::api(&base.path().join("api"), quick))?);
     }
     if runs("recovery") {
         figures.extend(rt.block_on(recovery(&base.path().join("recovery"), recovery_bytes))?);

@@ -1,4 +1,5 @@
 pub mod bench;
+pub mod bench_api;
 pub mod dump;
 pub mod serve;
 pub mod test_writer;

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `cairn` binary. One test binary (see the README's note on build time).
 
+mod api;
 mod cli;
 mod crash;
 mod serve;
