@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod buckets;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -2,6 +2,7 @@
 
 mod health;
 mod metrics;
+pub mod s3;
 
 use std::time::Duration;
 

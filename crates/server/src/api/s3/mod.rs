@@ -1,0 +1,1 @@
+//! S3 REST facade (in progress).
