@@ -130,7 +130,11 @@ fn segment_components(seg: &[u8], out: &mut Vec<String>) -> String {
         out.push(format!("{}+", &rest[..cut]));
         rest = &rest[cut..];
     }
-    if rest.is_empty() { "~".to_string() } else { rest.to_string() }
+    if rest.is_empty() {
+        "~".to_string()
+    } else {
+        rest.to_string()
+    }
 }
 
 /// The file holding `key` inside `bucket_dir`, and the directories leading to it (outermost first).
@@ -179,7 +183,10 @@ pub fn valid_bucket_name(name: &str) -> bool {
     if !(3..=63).contains(&b.len()) {
         return false;
     }
-    if !b.iter().all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-') {
+    if !b
+        .iter()
+        .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'.' || c == b'-')
+    {
         return false;
     }
     let alnum = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
@@ -227,7 +234,19 @@ mod tests {
         for ok in ["abc", "my.bucket-1", "a1b", &"a".repeat(63)] {
             assert!(valid_bucket_name(ok), "{ok}");
         }
-        for bad in ["ab", "Abc", "-abc", "abc-", "a..b", "192.168.1.1", "a_b", "xn--abc", &"a".repeat(64), "abc.", ""] {
+        for bad in [
+            "ab",
+            "Abc",
+            "-abc",
+            "abc-",
+            "a..b",
+            "192.168.1.1",
+            "a_b",
+            "xn--abc",
+            &"a".repeat(64),
+            "abc.",
+            "",
+        ] {
             assert!(!valid_bucket_name(bad), "{bad}");
         }
     }

@@ -100,7 +100,10 @@ pub(crate) fn list(bucket_dir: &Path, req: &ListRequest) -> io::Result<ListResul
         let (dir, logical) = prefix_dir(bucket_dir, walk.prefix);
         walk.dir(&dir, &logical)?;
     }
-    let mut result = ListResult { is_truncated: walk.truncated, ..ListResult::default() };
+    let mut result = ListResult {
+        is_truncated: walk.truncated,
+        ..ListResult::default()
+    };
     let mut last = None;
     for item in walk.items {
         match item {

@@ -107,7 +107,9 @@ pub enum BucketError {
     NoSuchKey,
     #[error("The bucket you tried to delete is not empty")]
     BucketNotEmpty,
-    #[error("The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.")]
+    #[error(
+        "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."
+    )]
     BucketAlreadyExists,
     #[error("Your previous request to create the named bucket succeeded and you already own it.")]
     BucketAlreadyOwnedByYou,
@@ -178,7 +180,12 @@ impl LocalBuckets {
                 }
             }
         }
-        Ok(LocalBuckets { inner: Arc::new(Inner { root: root.to_path_buf(), lock: RwLock::new(()) }) })
+        Ok(LocalBuckets {
+            inner: Arc::new(Inner {
+                root: root.to_path_buf(),
+                lock: RwLock::new(()),
+            }),
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -278,7 +285,13 @@ impl LocalBuckets {
 
     /// Writes an object atomically and durably: when this returns, the object survives a crash;
     /// before it returns, readers see the old object (or none), never a mix.
-    pub fn put_object(&self, bucket: &str, key: &str, body: &[u8], meta: ObjectMeta) -> Result<ObjectInfo, BucketError> {
+    pub fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: &[u8],
+        meta: ObjectMeta,
+    ) -> Result<ObjectInfo, BucketError> {
         check_key(key)?;
         let _g = self.read_lock();
         let dir = self.existing_bucket_dir(bucket)?;
@@ -323,7 +336,11 @@ impl LocalBuckets {
         file.seek(SeekFrom::Start(body_at + start))?;
         let mut body = vec![0; len as usize];
         file.read_exact(&mut body)?;
-        Ok(ObjectData { info, body, range: span })
+        Ok(ObjectData {
+            info,
+            body,
+            range: span,
+        })
     }
 
     /// Removes an object. Not reachable through the S3 API (Cairn's buckets are append-only to
@@ -385,10 +402,14 @@ pub(crate) fn read_header(mut file: File) -> io::Result<(File, ObjectInfo, u64)>
     }
     let mut header = vec![0; len];
     file.read_exact(&mut header)?;
-    let info: ObjectInfo = serde_json::from_slice(&header).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let info: ObjectInfo =
+        serde_json::from_slice(&header).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     let body_at = 12 + len as u64;
     if file.metadata()?.len() != body_at + info.size {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "object file length does not match its header"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "object file length does not match its header",
+        ));
     }
     Ok((file, info, body_at))
 }
@@ -424,7 +445,10 @@ fn make_dirs(bucket_dir: &Path, dirs: &[PathBuf]) -> io::Result<()> {
 
 fn write_file_synced(path: &Path, parts: &[&[u8]]) -> io::Result<()> {
     let mut f = OpenOptions::new().write(true).create_new(true).open(path)?;
-    let result = parts.iter().try_for_each(|p| f.write_all(p)).and_then(|()| f.sync_all());
+    let result = parts
+        .iter()
+        .try_for_each(|p| f.write_all(p))
+        .and_then(|()| f.sync_all());
     if result.is_err() {
         let _ = fs::remove_file(path);
     }

@@ -35,8 +35,24 @@ fn weird_keys_round_trip() {
     let (_d, b) = store();
     let long = "é".repeat(200);
     let keys = [
-        "a", "a/b", "a/", "/a", "a//b", ".", "..", "../x", "a/./b", "sp ace/ü/日本", "~", "%41", "a+b", "x.o",
-        "bucket.json", ".tmp-1", &long, &format!("{long}/tail"),
+        "a",
+        "a/b",
+        "a/",
+        "/a",
+        "a//b",
+        ".",
+        "..",
+        "../x",
+        "a/./b",
+        "sp ace/ü/日本",
+        "~",
+        "%41",
+        "a+b",
+        "x.o",
+        "bucket.json",
+        ".tmp-1",
+        &long,
+        &format!("{long}/tail"),
     ];
     for (i, k) in keys.iter().enumerate() {
         put(&b, k, format!("body {i}").as_bytes());
@@ -47,14 +63,23 @@ fn weird_keys_round_trip() {
         assert_eq!(got.info.key, *k);
     }
     let all = b
-        .list_objects("trail-bucket", &ListRequest { max_keys: 1000, ..Default::default() })
+        .list_objects(
+            "trail-bucket",
+            &ListRequest {
+                max_keys: 1000,
+                ..Default::default()
+            },
+        )
         .unwrap();
     let listed: Vec<&str> = all.objects.iter().map(|o| o.key.as_str()).collect();
     let mut want: Vec<&str> = keys.to_vec();
     want.sort();
     assert_eq!(listed, want);
     // Nothing escaped the bucket directory.
-    let root: Vec<_> = fs::read_dir(b.root()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let root: Vec<_> = fs::read_dir(b.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(root, vec![std::ffi::OsString::from("trail-bucket")]);
 }
 
@@ -63,24 +88,43 @@ fn metadata_etag_and_overwrite() {
     let (_d, b) = store();
     let mut user = BTreeMap::new();
     user.insert("origin".to_string(), "cairn".to_string());
-    let meta = ObjectMeta { content_type: Some("application/json".into()), content_encoding: Some("gzip".into()), user };
+    let meta = ObjectMeta {
+        content_type: Some("application/json".into()),
+        content_encoding: Some("gzip".into()),
+        user,
+    };
     let info = b.put_object("trail-bucket", "k", b"hello", meta.clone()).unwrap();
     assert_eq!(info.etag, "5d41402abc4b2a76b9719d911017c592");
     assert_eq!(info.size, 5);
     let head = b.head_object("trail-bucket", "k").unwrap();
     assert_eq!(head, info);
     assert_eq!(head.content_type.as_deref(), Some("application/json"));
-    b.put_object("trail-bucket", "k", b"bye", ObjectMeta::default()).unwrap();
+    b.put_object("trail-bucket", "k", b"bye", ObjectMeta::default())
+        .unwrap();
     let got = b.get_object("trail-bucket", "k", None).unwrap();
     assert_eq!(got.body, b"bye");
     assert_eq!(got.info.content_type, None);
-    assert!(matches!(b.head_object("trail-bucket", "nope"), Err(BucketError::NoSuchKey)));
-    assert!(matches!(b.head_object("trail-bucket", "k/deeper"), Err(BucketError::NoSuchKey)));
-    assert!(matches!(b.head_object("no-bucket", "k"), Err(BucketError::NoSuchBucket)));
+    assert!(matches!(
+        b.head_object("trail-bucket", "nope"),
+        Err(BucketError::NoSuchKey)
+    ));
+    assert!(matches!(
+        b.head_object("trail-bucket", "k/deeper"),
+        Err(BucketError::NoSuchKey)
+    ));
+    assert!(matches!(
+        b.head_object("no-bucket", "k"),
+        Err(BucketError::NoSuchBucket)
+    ));
     let long = "k".repeat(1025);
-    assert!(matches!(b.put_object("trail-bucket", &long, b"", ObjectMeta::default()), Err(BucketError::KeyTooLong)));
+    assert!(matches!(
+        b.put_object("trail-bucket", &long, b"", ObjectMeta::default()),
+        Err(BucketError::KeyTooLong)
+    ));
     assert_eq!(BucketError::KeyTooLong.code(), "KeyTooLongError");
-    let empty = b.put_object("trail-bucket", "empty", b"", ObjectMeta::default()).unwrap();
+    let empty = b
+        .put_object("trail-bucket", "empty", b"", ObjectMeta::default())
+        .unwrap();
     assert_eq!(empty.etag, "d41d8cd98f00b204e9800998ecf8427e");
     assert_eq!(b.get_object("trail-bucket", "empty", None).unwrap().body, b"");
 }
@@ -96,7 +140,10 @@ fn file_and_directory_with_same_name_coexist() {
     assert_eq!(b.get_object("trail-bucket", "a/b/c", None).unwrap().body, b"deepest");
     b.delete_object("trail-bucket", "a/b/c").unwrap();
     assert_eq!(b.get_object("trail-bucket", "a/b", None).unwrap().body, b"inner");
-    assert!(matches!(b.delete_object("trail-bucket", "a/b/c"), Err(BucketError::NoSuchKey)));
+    assert!(matches!(
+        b.delete_object("trail-bucket", "a/b/c"),
+        Err(BucketError::NoSuchKey)
+    ));
 }
 
 #[test]
@@ -114,19 +161,34 @@ fn ranges() {
     assert!(matches!(get(ByteRange::Suffix(0)), Err(BucketError::InvalidRange)));
     assert!(matches!(get(ByteRange::FromTo(5, 4)), Err(BucketError::InvalidRange)));
     put(&b, "z", b"");
-    assert!(matches!(b.get_object("trail-bucket", "z", Some(ByteRange::From(0))), Err(BucketError::InvalidRange)));
+    assert!(matches!(
+        b.get_object("trail-bucket", "z", Some(ByteRange::From(0))),
+        Err(BucketError::InvalidRange)
+    ));
 }
 
 #[test]
 fn bucket_lifecycle() {
     let dir = tempfile::tempdir().unwrap();
     let b = LocalBuckets::open(dir.path()).unwrap();
-    assert!(matches!(b.create_bucket("Bad_Name", "1", "us-east-1"), Err(BucketError::InvalidBucketName)));
-    assert!(matches!(b.create_bucket("10.0.0.1", "1", "us-east-1"), Err(BucketError::InvalidBucketName)));
+    assert!(matches!(
+        b.create_bucket("Bad_Name", "1", "us-east-1"),
+        Err(BucketError::InvalidBucketName)
+    ));
+    assert!(matches!(
+        b.create_bucket("10.0.0.1", "1", "us-east-1"),
+        Err(BucketError::InvalidBucketName)
+    ));
     let info = b.create_bucket("zeta", "111", "eu-west-1").unwrap();
     b.create_bucket("alpha", "222", "us-east-1").unwrap();
-    assert!(matches!(b.create_bucket("zeta", "111", "us-east-1"), Err(BucketError::BucketAlreadyOwnedByYou)));
-    assert!(matches!(b.create_bucket("zeta", "222", "us-east-1"), Err(BucketError::BucketAlreadyExists)));
+    assert!(matches!(
+        b.create_bucket("zeta", "111", "us-east-1"),
+        Err(BucketError::BucketAlreadyOwnedByYou)
+    ));
+    assert!(matches!(
+        b.create_bucket("zeta", "222", "us-east-1"),
+        Err(BucketError::BucketAlreadyExists)
+    ));
     assert_eq!(b.bucket("zeta"), Some(info.clone()));
     let names: Vec<_> = b.list_buckets().unwrap().into_iter().map(|i| i.name).collect();
     assert_eq!(names, ["alpha", "zeta"]);
@@ -136,7 +198,10 @@ fn bucket_lifecycle() {
     b.delete_bucket("zeta").unwrap();
     assert!(matches!(b.delete_bucket("zeta"), Err(BucketError::NoSuchBucket)));
     assert_eq!(b.bucket("zeta"), None);
-    assert!(matches!(b.put_object("zeta", "k", b"", ObjectMeta::default()), Err(BucketError::NoSuchBucket)));
+    assert!(matches!(
+        b.put_object("zeta", "k", b"", ObjectMeta::default()),
+        Err(BucketError::NoSuchBucket)
+    ));
 }
 
 #[test]
@@ -145,7 +210,8 @@ fn survives_reopen_and_ignores_stray_temp_files() {
     let info = {
         let b = LocalBuckets::open(dir.path()).unwrap();
         b.create_bucket("keep", "1", "us-west-2").unwrap();
-        b.put_object("keep", "AWSLogs/1/f.json.gz", b"data", ObjectMeta::default()).unwrap()
+        b.put_object("keep", "AWSLogs/1/f.json.gz", b"data", ObjectMeta::default())
+            .unwrap()
     };
     // What a crash mid-write leaves behind.
     fs::write(dir.path().join("keep/AWSLogs/.tmp-99"), b"partial").unwrap();
@@ -154,7 +220,15 @@ fn survives_reopen_and_ignores_stray_temp_files() {
     assert!(!dir.path().join(".tmp-5").exists());
     assert_eq!(b.bucket("keep").unwrap().region, "us-west-2");
     assert_eq!(b.head_object("keep", "AWSLogs/1/f.json.gz").unwrap(), info);
-    let l = b.list_objects("keep", &ListRequest { max_keys: 10, ..Default::default() }).unwrap();
+    let l = b
+        .list_objects(
+            "keep",
+            &ListRequest {
+                max_keys: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap();
     assert_eq!(l.objects, vec![info]);
 }
 
@@ -165,7 +239,10 @@ fn damaged_object_is_an_error_not_data() {
     let path = d.path().join("buckets/trail-bucket/k.o");
     let bytes = fs::read(&path).unwrap();
     fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
-    assert!(matches!(b.get_object("trail-bucket", "k", None), Err(BucketError::Io(_))));
+    assert!(matches!(
+        b.get_object("trail-bucket", "k", None),
+        Err(BucketError::Io(_))
+    ));
 }
 
 /// S3's listing semantics over a plain sorted key set.
@@ -193,7 +270,11 @@ fn model(keys: &BTreeSet<String>, req: &ListRequest) -> ListResult {
         objects: vec![],
         common_prefixes: items.iter().filter(|i| i.0).map(|i| i.1.clone()).collect(),
         is_truncated: truncated,
-        next_marker: if truncated { items.last().map(|i| i.1.clone()) } else { None },
+        next_marker: if truncated {
+            items.last().map(|i| i.1.clone())
+        } else {
+            None
+        },
     }
     .with_keys(items.iter().filter(|i| !i.0).map(|i| i.1.clone()).collect())
 }
@@ -271,12 +352,15 @@ fn listing_matches_model() {
                 }
             }
             // Paging by next_marker visits everything exactly once.
-            let full = model(&keys, &ListRequest {
-                prefix: prefix.into(),
-                delimiter: delim.map(String::from),
-                start_after: None,
-                max_keys: usize::MAX,
-            });
+            let full = model(
+                &keys,
+                &ListRequest {
+                    prefix: prefix.into(),
+                    delimiter: delim.map(String::from),
+                    start_after: None,
+                    max_keys: usize::MAX,
+                },
+            );
             let (mut objs, mut cps) = (Vec::new(), Vec::new());
             let mut marker = None;
             loop {
@@ -307,11 +391,17 @@ fn listing_skips_whole_directories() {
     let (d, b) = store();
     for day in 1..=3 {
         for n in 0..20 {
-            put(&b, &format!("AWSLogs/1/CloudTrail/us-east-1/2026/11/{day:02}/f{n:03}.json.gz"), b"{}");
+            put(
+                &b,
+                &format!("AWSLogs/1/CloudTrail/us-east-1/2026/11/{day:02}/f{n:03}.json.gz"),
+                b"{}",
+            );
         }
     }
     // Day 1 replaced by something that is not part of the key space: it vanishes from listings.
-    let day1 = d.path().join("buckets/trail-bucket/AWSLogs/1/CloudTrail/us-east-1/2026/11/01");
+    let day1 = d
+        .path()
+        .join("buckets/trail-bucket/AWSLogs/1/CloudTrail/us-east-1/2026/11/01");
     fs::rename(&day1, day1.with_file_name(".moved")).unwrap();
     fs::write(&day1, b"not a directory").unwrap();
     let req = ListRequest {
@@ -331,6 +421,9 @@ fn listing_skips_whole_directories() {
     let page = b.list_objects("trail-bucket", &req).unwrap();
     assert_eq!(
         page.common_prefixes,
-        ["AWSLogs/1/CloudTrail/us-east-1/2026/11/02/", "AWSLogs/1/CloudTrail/us-east-1/2026/11/03/"]
+        [
+            "AWSLogs/1/CloudTrail/us-east-1/2026/11/02/",
+            "AWSLogs/1/CloudTrail/us-east-1/2026/11/03/"
+        ]
     );
 }

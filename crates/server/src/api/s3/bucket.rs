@@ -71,7 +71,9 @@ pub(super) fn create_bucket(ctx: &mut Ctx<'_, '_>, name: &str) -> Result<Respons
             return Err(S3Error::new(
                 StatusCode::BAD_REQUEST,
                 "IllegalLocationConstraintException",
-                format!("The {wanted} location constraint is incompatible for the region specific endpoint this request was sent to."),
+                format!(
+                    "The {wanted} location constraint is incompatible for the region specific endpoint this request was sent to."
+                ),
             ));
         }
     }
@@ -107,7 +109,8 @@ pub(super) fn head_bucket(ctx: &mut Ctx<'_, '_>, name: &str) -> Result<Response,
     if let Ok(v) = HeaderValue::from_str(&info.region) {
         resp.headers_mut().insert("x-amz-bucket-region", v);
     }
-    resp.headers_mut().insert("x-amz-access-point-alias", HeaderValue::from_static("false"));
+    resp.headers_mut()
+        .insert("x-amz-access-point-alias", HeaderValue::from_static("false"));
     Ok(resp)
 }
 
@@ -119,7 +122,10 @@ pub(super) fn get_bucket_location(ctx: &mut Ctx<'_, '_>, name: &str) -> Result<R
     if info.region == "us-east-1" {
         body.push_str(&format!("<LocationConstraint xmlns=\"{NS}\"/>"));
     } else {
-        body.push_str(&format!("<LocationConstraint xmlns=\"{NS}\">{}</LocationConstraint>", xml::xml_escape(&info.region)));
+        body.push_str(&format!(
+            "<LocationConstraint xmlns=\"{NS}\">{}</LocationConstraint>",
+            xml::xml_escape(&info.region)
+        ));
     }
     ok_xml(ctx, body)
 }
@@ -138,8 +144,10 @@ fn decode_token(token: &str) -> Option<String> {
     if hex.len() % 2 != 0 {
         return None;
     }
-    let bytes: Option<Vec<u8>> =
-        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect();
+    let bytes: Option<Vec<u8>> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect();
     String::from_utf8(bytes?).ok()
 }
 
@@ -161,13 +169,21 @@ pub(super) fn list_objects(ctx: &mut Ctx<'_, '_>, name: &str) -> Result<Response
     let url = match ctx.param("encoding-type") {
         None => false,
         Some(e) if e.eq_ignore_ascii_case("url") => true,
-        Some(_) => return Err(S3Error::invalid_argument("Invalid Encoding Method specified in Request")),
+        Some(_) => {
+            return Err(S3Error::invalid_argument(
+                "Invalid Encoding Method specified in Request",
+            ));
+        }
     };
     let max_keys = match ctx.param("max-keys") {
         None => MAX_KEYS,
         Some(s) => match s.parse::<i64>() {
             Ok(n) if (0..=i64::from(i32::MAX)).contains(&n) => (n as usize).min(MAX_KEYS),
-            _ => return Err(S3Error::invalid_argument("Argument maxKeys must be an integer between 0 and 2147483647")),
+            _ => {
+                return Err(S3Error::invalid_argument(
+                    "Argument maxKeys must be an integer between 0 and 2147483647",
+                ));
+            }
         },
     };
     let prefix = ctx.param("prefix").unwrap_or_default().to_string();
@@ -177,9 +193,10 @@ pub(super) fn list_objects(ctx: &mut Ctx<'_, '_>, name: &str) -> Result<Response
     let marker = ctx.param("marker").map(str::to_string);
     let start_after = if v2 {
         match &token {
-            Some(t) => Some(decode_token(t).ok_or_else(|| {
-                S3Error::invalid_argument("The continuation token provided is incorrect")
-            })?),
+            Some(t) => Some(
+                decode_token(t)
+                    .ok_or_else(|| S3Error::invalid_argument("The continuation token provided is incorrect"))?,
+            ),
             None => start_after_param.clone().filter(|s| !s.is_empty()),
         }
     } else {
@@ -187,7 +204,12 @@ pub(super) fn list_objects(ctx: &mut Ctx<'_, '_>, name: &str) -> Result<Response
     };
     let fetch_owner = !v2 || ctx.param("fetch-owner").is_some_and(|v| v == "true");
 
-    let req = ListRequest { prefix: prefix.clone(), delimiter: delimiter.clone(), start_after, max_keys };
+    let req = ListRequest {
+        prefix: prefix.clone(),
+        delimiter: delimiter.clone(),
+        start_after,
+        max_keys,
+    };
     let page = ctx.buckets.list_objects(name, &req)?;
 
     let enc = |s: &str| if url { url_encode(s) } else { s.to_string() };
@@ -222,7 +244,11 @@ pub(super) fn list_objects(ctx: &mut Ctx<'_, '_>, name: &str) -> Result<Response
     if url {
         elem(&mut body, "EncodingType", "url");
     }
-    elem(&mut body, "IsTruncated", if page.is_truncated { "true" } else { "false" });
+    elem(
+        &mut body,
+        "IsTruncated",
+        if page.is_truncated { "true" } else { "false" },
+    );
     for o in &page.objects {
         body.push_str("<Contents>");
         elem(&mut body, "Key", &enc(&o.key));

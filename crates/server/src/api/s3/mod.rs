@@ -78,7 +78,11 @@ pub(crate) struct S3Error {
 
 impl S3Error {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        S3Error { status, code: code.to_string(), message: message.into() }
+        S3Error {
+            status,
+            code: code.to_string(),
+            message: message.into(),
+        }
     }
 
     pub fn access_denied() -> Self {
@@ -117,7 +121,13 @@ enum Target {
 }
 
 fn parse_target(path: &str) -> Result<Target, S3Error> {
-    let bad_uri = || S3Error::new(StatusCode::BAD_REQUEST, "InvalidURI", "Couldn't parse the specified URI.");
+    let bad_uri = || {
+        S3Error::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidURI",
+            "Couldn't parse the specified URI.",
+        )
+    };
     let rest = path.strip_prefix('/').ok_or_else(bad_uri)?;
     if rest.is_empty() {
         return Ok(Target::Service);
@@ -128,12 +138,16 @@ fn parse_target(path: &str) -> Result<Target, S3Error> {
     };
     let bucket = xml::percent_decode(bucket).ok_or_else(bad_uri)?;
     let key = xml::percent_decode(key).ok_or_else(bad_uri)?;
-    if key.is_empty() { Ok(Target::Bucket(bucket)) } else { Ok(Target::Object(bucket, key)) }
+    if key.is_empty() {
+        Ok(Target::Bucket(bucket))
+    } else {
+        Ok(Target::Object(bucket, key))
+    }
 }
 
 /// Query parameters that are part of authentication or SDK routing, not of the operation.
 fn is_transport_param(name: &str) -> bool {
-    name.len() > 6 && name[..6].eq_ignore_ascii_case("x-amz-") || name == "x-id"
+    name.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("x-amz-")) || name == "x-id"
 }
 
 /// Per-request state shared by the operations.
@@ -151,11 +165,19 @@ impl Ctx<'_, '_> {
 
     /// Names of query parameters that select the operation (not authentication ones).
     pub fn operation_params(&self) -> impl Iterator<Item = &str> {
-        self.req.query.iter().map(|(k, _)| k.as_str()).filter(|k| !is_transport_param(k))
+        self.req
+            .query
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| !is_transport_param(k))
     }
 
     pub fn authorize(&self, action: &str, arn: &str) -> Result<(), S3Error> {
-        if self.access.allowed(action, arn) { Ok(()) } else { Err(S3Error::access_denied()) }
+        if self.access.allowed(action, arn) {
+            Ok(())
+        } else {
+            Err(S3Error::access_denied())
+        }
     }
 
     /// The bucket if it exists and belongs to the caller. Another account's bucket is
@@ -206,7 +228,12 @@ pub fn handle(buckets: &LocalBuckets, req: &S3Request<'_>, access: &dyn S3Access
         resources: Vec::new(),
         bytes_out: 0,
     };
-    let mut ctx = Ctx { buckets, req, access, audit };
+    let mut ctx = Ctx {
+        buckets,
+        req,
+        access,
+        audit,
+    };
     let result = route(&mut ctx);
     let mut response = match result {
         Ok(r) => r,
@@ -228,7 +255,10 @@ pub fn handle(buckets: &LocalBuckets, req: &S3Request<'_>, access: &dyn S3Access
     if let Ok(v) = HeaderValue::from_str(req.request_id) {
         response.headers_mut().insert("x-amz-request-id", v);
     }
-    S3Outcome { response, audit: ctx.audit }
+    S3Outcome {
+        response,
+        audit: ctx.audit,
+    }
 }
 
 fn route(ctx: &mut Ctx<'_, '_>) -> Result<Response, S3Error> {
@@ -245,7 +275,9 @@ fn route(ctx: &mut Ctx<'_, '_>) -> Result<Response, S3Error> {
         }
         Target::Bucket(b) | Target::Object(b, _) => {
             ctx.set_param("bucketName", json!(b));
-            ctx.audit.resources.push(json!({"type": "AWS::S3::Bucket", "ARN": bucket_arn(b)}));
+            ctx.audit
+                .resources
+                .push(json!({"type": "AWS::S3::Bucket", "ARN": bucket_arn(b)}));
             if !valid_bucket_name(b) {
                 // Name the operation before refusing, so the event still says what was tried.
                 classify(ctx, &target);
@@ -277,7 +309,10 @@ fn route(ctx: &mut Ctx<'_, '_>) -> Result<Response, S3Error> {
 /// Names the operation and sets the audit flags that follow from it.
 fn classify(ctx: &mut Ctx<'_, '_>, target: &Target) {
     let method = ctx.req.method;
-    let sub: Option<String> = ctx.operation_params().find(|p| !LIST_PARAMS.contains(p)).map(str::to_string);
+    let sub: Option<String> = ctx
+        .operation_params()
+        .find(|p| !LIST_PARAMS.contains(p))
+        .map(str::to_string);
     let (name, read_only, management) = match target {
         Target::Service => return,
         Target::Bucket(_) => match (method.as_str(), sub.as_deref()) {
@@ -293,7 +328,9 @@ fn classify(ctx: &mut Ctx<'_, '_>, target: &Target) {
         },
         Target::Object(bucket, key) => {
             ctx.set_param("key", json!(key));
-            ctx.audit.resources.insert(0, json!({"type": "AWS::S3::Object", "ARN": object_arn(bucket, key)}));
+            ctx.audit
+                .resources
+                .insert(0, json!({"type": "AWS::S3::Object", "ARN": object_arn(bucket, key)}));
             let reading = matches!(method.as_str(), "GET" | "HEAD");
             // Reads take these as options (checked by get_object); they don't select an operation.
             let sub = ctx
@@ -380,7 +417,9 @@ fn subresource_operation(method: &str, sub: &str, what: &str) -> String {
 fn title(method: &str) -> String {
     let lower = method.to_ascii_lowercase();
     let mut c = lower.chars();
-    c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+        .unwrap_or_default()
 }
 
 fn not_implemented() -> S3Error {

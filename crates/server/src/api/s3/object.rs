@@ -32,7 +32,11 @@ pub(super) fn get_object(ctx: &mut Ctx<'_, '_>, bucket: &str, key: &str, head: b
     ctx.authorize("s3:GetObject", &object_arn(bucket, key))?;
     ctx.owned_bucket(bucket)?;
     if ctx.param("versionId").is_some_and(|v| v != "null") {
-        return Err(S3Error::new(StatusCode::NOT_FOUND, "NoSuchVersion", "The specified version does not exist."));
+        return Err(S3Error::new(
+            StatusCode::NOT_FOUND,
+            "NoSuchVersion",
+            "The specified version does not exist.",
+        ));
     }
     if ctx.param("partNumber").is_some_and(|v| v != "1") {
         return Err(S3Error::new(
@@ -41,7 +45,12 @@ pub(super) fn get_object(ctx: &mut Ctx<'_, '_>, bucket: &str, key: &str, head: b
             "The requested partnumber is not satisfiable",
         ));
     }
-    let range = ctx.req.headers.get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(parse_range);
+    let range = ctx
+        .req
+        .headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_range);
     let result = if head {
         // HEAD reads only the header; a range still shapes the status and lengths.
         ctx.buckets.head_object(bucket, key).and_then(|info| {
@@ -52,7 +61,9 @@ pub(super) fn get_object(ctx: &mut Ctx<'_, '_>, bucket: &str, key: &str, head: b
             Ok((info, Vec::new(), span))
         })
     } else {
-        ctx.buckets.get_object(bucket, key, range).map(|d| (d.info, d.body, d.range))
+        ctx.buckets
+            .get_object(bucket, key, range)
+            .map(|d| (d.info, d.body, d.range))
     };
     let (info, body, span) = match result {
         Ok(x) => x,
@@ -67,7 +78,11 @@ pub(super) fn get_object(ctx: &mut Ctx<'_, '_>, bucket: &str, key: &str, head: b
         None => info.size,
     };
     let mut resp = Response::new(Body::from(body));
-    *resp.status_mut() = if span.is_some() { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
+    *resp.status_mut() = if span.is_some() {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
+    };
     let h = resp.headers_mut();
     object_headers(h, &info);
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
@@ -88,7 +103,11 @@ fn object_headers(h: &mut HeaderMap, info: &ObjectInfo) {
     if let Ok(v) = HeaderValue::from_str(content_type) {
         h.insert(header::CONTENT_TYPE, v);
     }
-    if let Some(v) = info.content_encoding.as_deref().and_then(|e| HeaderValue::from_str(e).ok()) {
+    if let Some(v) = info
+        .content_encoding
+        .as_deref()
+        .and_then(|e| HeaderValue::from_str(e).ok())
+    {
         h.insert(header::CONTENT_ENCODING, v);
     }
     if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", info.etag)) {

@@ -24,7 +24,10 @@ impl S3Access for Caller {
 }
 
 fn me() -> Caller {
-    Caller { account: ME, denied: vec![] }
+    Caller {
+        account: ME,
+        denied: vec![],
+    }
 }
 
 struct Reply {
@@ -71,7 +74,14 @@ struct Call<'a> {
 fn call(method: Method, path: &str) -> Call<'_> {
     let mut headers = HeaderMap::new();
     headers.insert("host", HeaderValue::from_static("s3.us-east-1.amazonaws.com"));
-    Call { method, path, query: vec![], headers, body: b"", region: "us-east-1" }
+    Call {
+        method,
+        path,
+        query: vec![],
+        headers,
+        body: b"",
+        region: "us-east-1",
+    }
 }
 
 impl<'a> Call<'a> {
@@ -80,7 +90,10 @@ impl<'a> Call<'a> {
         self
     }
     fn h(mut self, k: &str, v: &str) -> Self {
-        self.headers.insert(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+        self.headers.insert(
+            HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            HeaderValue::from_str(v).unwrap(),
+        );
         self
     }
     fn body(mut self, b: &'a [u8]) -> Self {
@@ -132,7 +145,10 @@ fn list_buckets_shows_only_own() {
     b.create_bucket("also-mine", ME, "eu-west-1").unwrap();
     let r = call(Method::GET, "/").send(&b, &me());
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.body.contains("<ListAllMyBucketsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"));
+    assert!(
+        r.body
+            .contains("<ListAllMyBucketsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">")
+    );
     assert_eq!(r.tags("Name"), ["also-mine", "mine"]);
     assert_eq!(r.tags("BucketRegion"), ["eu-west-1", "us-east-1"]);
     assert_eq!(r.tag("ID").as_deref(), Some(ME));
@@ -141,12 +157,21 @@ fn list_buckets_shows_only_own() {
     assert_eq!(r.header("x-amz-request-id"), Some("REQ123"));
     assert_eq!(r.audit.event_name, "ListBuckets");
     assert!(r.audit.management && r.audit.read_only);
-    assert_eq!(r.audit.request_parameters, json!({"Host": "s3.us-east-1.amazonaws.com"}));
+    assert_eq!(
+        r.audit.request_parameters,
+        json!({"Host": "s3.us-east-1.amazonaws.com"})
+    );
     assert!(r.audit.resources.is_empty());
 
-    let denied = Caller { account: ME, denied: vec!["s3:ListAllMyBuckets"] };
+    let denied = Caller {
+        account: ME,
+        denied: vec!["s3:ListAllMyBuckets"],
+    };
     let r = call(Method::GET, "/").send(&b, &denied);
-    assert_eq!((r.status, r.code().as_deref()), (StatusCode::FORBIDDEN, Some("AccessDenied")));
+    assert_eq!(
+        (r.status, r.code().as_deref()),
+        (StatusCode::FORBIDDEN, Some("AccessDenied"))
+    );
     assert_eq!(r.audit.error, Some(("AccessDenied".into(), "Access Denied".into())));
 }
 
@@ -170,23 +195,44 @@ fn create_bucket() {
     let r = call(Method::PUT, "/euro").region("eu-west-1").body(cfg).send(&b, &me());
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(b.bucket("euro").unwrap().region, "eu-west-1");
-    assert_eq!(r.audit.request_parameters["CreateBucketConfiguration"]["LocationConstraint"], "eu-west-1");
+    assert_eq!(
+        r.audit.request_parameters["CreateBucketConfiguration"]["LocationConstraint"],
+        "eu-west-1"
+    );
     let r = call(Method::PUT, "/euro").region("eu-west-1").body(cfg).send(&b, &me());
-    assert_eq!((r.status, r.code().as_deref()), (StatusCode::CONFLICT, Some("BucketAlreadyOwnedByYou")));
+    assert_eq!(
+        (r.status, r.code().as_deref()),
+        (StatusCode::CONFLICT, Some("BucketAlreadyOwnedByYou"))
+    );
 
     let r = call(Method::PUT, "/elsewhere").body(cfg).send(&b, &me());
-    assert_eq!((r.status, r.code().as_deref()), (StatusCode::BAD_REQUEST, Some("IllegalLocationConstraintException")));
+    assert_eq!(
+        (r.status, r.code().as_deref()),
+        (StatusCode::BAD_REQUEST, Some("IllegalLocationConstraintException"))
+    );
     assert!(b.bucket("elsewhere").is_none());
     let r = call(Method::PUT, "/junk").body(b"<nope").send(&b, &me());
     assert_eq!(r.code().as_deref(), Some("MalformedXML"));
 
     let r = call(Method::PUT, "/theirs").send(&b, &me());
-    assert_eq!((r.status, r.code().as_deref()), (StatusCode::CONFLICT, Some("BucketAlreadyExists")));
+    assert_eq!(
+        (r.status, r.code().as_deref()),
+        (StatusCode::CONFLICT, Some("BucketAlreadyExists"))
+    );
     let r = call(Method::PUT, "/Bad_Name").send(&b, &me());
-    assert_eq!((r.status, r.code().as_deref()), (StatusCode::BAD_REQUEST, Some("InvalidBucketName")));
+    assert_eq!(
+        (r.status, r.code().as_deref()),
+        (StatusCode::BAD_REQUEST, Some("InvalidBucketName"))
+    );
     assert_eq!(r.audit.event_name, "CreateBucket");
-    let denied = Caller { account: ME, denied: vec!["s3:CreateBucket"] };
-    assert_eq!(call(Method::PUT, "/nope-bucket").send(&b, &denied).status, StatusCode::FORBIDDEN);
+    let denied = Caller {
+        account: ME,
+        denied: vec!["s3:CreateBucket"],
+    };
+    assert_eq!(
+        call(Method::PUT, "/nope-bucket").send(&b, &denied).status,
+        StatusCode::FORBIDDEN
+    );
     assert!(b.bucket("nope-bucket").is_none());
 }
 
@@ -203,21 +249,38 @@ fn head_bucket_location_and_delete() {
     assert_eq!(r.audit.error.as_ref().map(|e| e.0.as_str()), Some("NoSuchBucket"));
 
     let r = call(Method::GET, "/euro").q("location", "").send(&b, &me());
-    assert!(r.body.ends_with("<LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">eu-west-1</LocationConstraint>"), "{}", r.body);
+    assert!(
+        r.body.ends_with(
+            "<LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">eu-west-1</LocationConstraint>"
+        ),
+        "{}",
+        r.body
+    );
     assert_eq!(r.audit.event_name, "GetBucketLocation");
     assert_eq!(r.audit.request_parameters["location"], "");
     let r = call(Method::GET, "/mine").q("location", "").send(&b, &me());
-    assert!(r.body.contains("<LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>"), "{}", r.body);
+    assert!(
+        r.body
+            .contains("<LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>"),
+        "{}",
+        r.body
+    );
 
     put(&b, "euro", "k", b"x");
     let r = call(Method::DELETE, "/euro").send(&b, &me());
-    assert_eq!((r.status, r.code().as_deref()), (StatusCode::CONFLICT, Some("BucketNotEmpty")));
+    assert_eq!(
+        (r.status, r.code().as_deref()),
+        (StatusCode::CONFLICT, Some("BucketNotEmpty"))
+    );
     b.delete_object("euro", "k").unwrap();
     let r = call(Method::DELETE, "/euro").send(&b, &me());
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(r.audit.event_name, "DeleteBucket");
     let r = call(Method::DELETE, "/euro").send(&b, &me());
-    assert_eq!((r.status, r.code().as_deref()), (StatusCode::NOT_FOUND, Some("NoSuchBucket")));
+    assert_eq!(
+        (r.status, r.code().as_deref()),
+        (StatusCode::NOT_FOUND, Some("NoSuchBucket"))
+    );
 }
 
 fn fill(b: &LocalBuckets) {
@@ -236,7 +299,10 @@ fn list_objects_v1() {
     assert_eq!(r.tag("MaxKeys").as_deref(), Some("1000"));
     assert_eq!(r.tag("Marker").as_deref(), Some(""));
     assert_eq!(r.tags("ID").len(), 6, "v1 always names the owner");
-    assert_eq!(r.tags("ETag")[0], format!("&quot;{}&quot;", b.head_object("mine", "a/1").unwrap().etag));
+    assert_eq!(
+        r.tags("ETag")[0],
+        format!("&quot;{}&quot;", b.head_object("mine", "a/1").unwrap().etag)
+    );
     assert_eq!(r.audit.event_name, "ListObjects");
     assert!(!r.audit.management && r.audit.read_only, "ListObjects is a data event");
     assert_eq!(
@@ -245,29 +311,47 @@ fn list_objects_v1() {
     );
 
     // Delimiter: common prefixes count once; NextMarker is given.
-    let r = call(Method::GET, "/mine").q("delimiter", "/").q("max-keys", "2").send(&b, &me());
+    let r = call(Method::GET, "/mine")
+        .q("delimiter", "/")
+        .q("max-keys", "2")
+        .send(&b, &me());
     assert_eq!(r.tags("Prefix"), ["", "a/", "b/"]);
     assert_eq!(r.tags("Key"), Vec::<String>::new());
     assert_eq!(r.tag("IsTruncated").as_deref(), Some("true"));
     assert_eq!(r.tag("NextMarker").as_deref(), Some("b/"));
     assert_eq!(r.audit.request_parameters["delimiter"], "/");
     assert_eq!(r.audit.request_parameters["max-keys"], "2");
-    let r = call(Method::GET, "/mine").q("delimiter", "/").q("marker", "b/").send(&b, &me());
+    let r = call(Method::GET, "/mine")
+        .q("delimiter", "/")
+        .q("marker", "b/")
+        .send(&b, &me());
     assert_eq!(r.tags("Key"), ["c", "d e+f"]);
     assert_eq!(r.tags("Prefix"), ["", "z/"]);
     assert_eq!(r.tag("IsTruncated").as_deref(), Some("false"));
     assert_eq!(r.tag("NextMarker"), None);
 
     // No NextMarker without a delimiter, as S3.
-    let r = call(Method::GET, "/mine").q("max-keys", "1").q("prefix", "a/").send(&b, &me());
+    let r = call(Method::GET, "/mine")
+        .q("max-keys", "1")
+        .q("prefix", "a/")
+        .send(&b, &me());
     assert_eq!(r.tags("Key"), ["a/1"]);
-    assert_eq!((r.tag("IsTruncated").as_deref(), r.tag("NextMarker")), (Some("true"), None));
+    assert_eq!(
+        (r.tag("IsTruncated").as_deref(), r.tag("NextMarker")),
+        (Some("true"), None)
+    );
 
-    let r = call(Method::GET, "/mine").q("encoding-type", "url").q("prefix", "d e").send(&b, &me());
+    let r = call(Method::GET, "/mine")
+        .q("encoding-type", "url")
+        .q("prefix", "d e")
+        .send(&b, &me());
     assert_eq!(r.tags("Key"), ["d%20e%2Bf"]);
     assert_eq!(r.tag("Prefix").as_deref(), Some("d%20e"));
     assert_eq!(r.tag("EncodingType").as_deref(), Some("url"));
-    let r = call(Method::GET, "/mine").q("encoding-type", "url").q("prefix", "z/").send(&b, &me());
+    let r = call(Method::GET, "/mine")
+        .q("encoding-type", "url")
+        .q("prefix", "z/")
+        .send(&b, &me());
     assert_eq!(r.tags("Key"), ["z/%C3%A9"]);
 
     let r = call(Method::GET, "/mine").q("max-keys", "-1").send(&b, &me());
@@ -277,8 +361,14 @@ fn list_objects_v1() {
     let r = call(Method::GET, "/mine").q("max-keys", "5000").send(&b, &me());
     assert_eq!(r.tag("MaxKeys").as_deref(), Some("1000"));
 
-    let denied = Caller { account: ME, denied: vec!["s3:ListBucket"] };
-    assert_eq!(call(Method::GET, "/mine").send(&b, &denied).status, StatusCode::FORBIDDEN);
+    let denied = Caller {
+        account: ME,
+        denied: vec!["s3:ListBucket"],
+    };
+    assert_eq!(
+        call(Method::GET, "/mine").send(&b, &denied).status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[test]
@@ -292,7 +382,10 @@ fn list_objects_v2_paging() {
     let mut token: Option<String> = None;
     let mut pages = 0;
     loop {
-        let mut c = call(Method::GET, "/mine").q("list-type", "2").q("max-keys", "10").q("prefix", "logs/");
+        let mut c = call(Method::GET, "/mine")
+            .q("list-type", "2")
+            .q("max-keys", "10")
+            .q("prefix", "logs/");
         if let Some(t) = &token {
             c = c.q("continuation-token", t);
         }
@@ -325,12 +418,21 @@ fn list_objects_v2_paging() {
     assert_eq!(r.tag("StartAfter").as_deref(), Some("logs/020"));
     assert_eq!(r.tags("ID").len(), 5);
 
-    let r = call(Method::GET, "/mine").q("list-type", "2").q("delimiter", "/").send(&b, &me());
+    let r = call(Method::GET, "/mine")
+        .q("list-type", "2")
+        .q("delimiter", "/")
+        .send(&b, &me());
     assert_eq!(r.tags("Key"), ["top"]);
     assert_eq!(r.tag("KeyCount").as_deref(), Some("2"));
 
-    let r = call(Method::GET, "/mine").q("list-type", "2").q("continuation-token", "garbage").send(&b, &me());
-    assert_eq!((r.status, r.code().as_deref()), (StatusCode::BAD_REQUEST, Some("InvalidArgument")));
+    let r = call(Method::GET, "/mine")
+        .q("list-type", "2")
+        .q("continuation-token", "garbage")
+        .send(&b, &me());
+    assert_eq!(
+        (r.status, r.code().as_deref()),
+        (StatusCode::BAD_REQUEST, Some("InvalidArgument"))
+    );
     let r = call(Method::GET, "/mine").q("list-type", "3").send(&b, &me());
     assert_eq!(r.code().as_deref(), Some("InvalidArgument"));
 }
@@ -340,7 +442,11 @@ fn get_and_head_object() {
     let (_d, b) = setup();
     let mut user = BTreeMap::new();
     user.insert("source".to_string(), "cairn".to_string());
-    let meta = ObjectMeta { content_type: Some("application/json".into()), content_encoding: Some("gzip".into()), user };
+    let meta = ObjectMeta {
+        content_type: Some("application/json".into()),
+        content_encoding: Some("gzip".into()),
+        user,
+    };
     let info = b.put_object("mine", "dir/a b/é+x", b"0123456789", meta).unwrap();
     let path = "/mine/dir/a%20b/%C3%A9+x";
 
@@ -373,13 +479,21 @@ fn get_and_head_object() {
     assert_eq!(r.header("content-range"), Some("bytes 2-4/10"));
     assert_eq!(r.header("content-length"), Some("3"));
     let r = call(Method::GET, path).h("range", "bytes=-3").send(&b, &me());
-    assert_eq!((r.body.as_str(), r.header("content-range")), ("789", Some("bytes 7-9/10")));
+    assert_eq!(
+        (r.body.as_str(), r.header("content-range")),
+        ("789", Some("bytes 7-9/10"))
+    );
     let r = call(Method::GET, path).h("range", "bytes=10-").send(&b, &me());
-    assert_eq!((r.status, r.code().as_deref()), (StatusCode::RANGE_NOT_SATISFIABLE, Some("InvalidRange")));
+    assert_eq!(
+        (r.status, r.code().as_deref()),
+        (StatusCode::RANGE_NOT_SATISFIABLE, Some("InvalidRange"))
+    );
     let r = call(Method::GET, path).h("range", "bytes=junk").send(&b, &me());
     assert_eq!((r.status, r.body.len()), (StatusCode::OK, 10));
 
-    let r = call(Method::GET, path).q("response-content-type", "text/plain").send(&b, &me());
+    let r = call(Method::GET, path)
+        .q("response-content-type", "text/plain")
+        .send(&b, &me());
     assert_eq!(r.header("content-type"), Some("text/plain"));
 
     let r = call(Method::HEAD, path).send(&b, &me());
@@ -389,19 +503,38 @@ fn get_and_head_object() {
     assert_eq!(r.audit.event_name, "HeadObject");
     assert_eq!(r.audit.bytes_out, 0);
     let r = call(Method::HEAD, path).h("range", "bytes=0-0").send(&b, &me());
-    assert_eq!((r.status, r.header("content-length")), (StatusCode::PARTIAL_CONTENT, Some("1")));
+    assert_eq!(
+        (r.status, r.header("content-length")),
+        (StatusCode::PARTIAL_CONTENT, Some("1"))
+    );
 
     let r = call(Method::GET, "/mine/missing").send(&b, &me());
-    assert_eq!((r.status, r.code().as_deref()), (StatusCode::NOT_FOUND, Some("NoSuchKey")));
+    assert_eq!(
+        (r.status, r.code().as_deref()),
+        (StatusCode::NOT_FOUND, Some("NoSuchKey"))
+    );
     assert_eq!(r.header("content-type"), Some("application/xml"));
     let r = call(Method::HEAD, "/mine/missing").send(&b, &me());
     assert_eq!((r.status, r.body.as_str()), (StatusCode::NOT_FOUND, ""));
-    let no_list = Caller { account: ME, denied: vec!["s3:ListBucket"] };
+    let no_list = Caller {
+        account: ME,
+        denied: vec!["s3:ListBucket"],
+    };
     let r = call(Method::GET, "/mine/missing").send(&b, &no_list);
-    assert_eq!(r.code().as_deref(), Some("AccessDenied"), "a missing key is not revealed without ListBucket");
-    let no_get = Caller { account: ME, denied: vec!["s3:GetObject"] };
+    assert_eq!(
+        r.code().as_deref(),
+        Some("AccessDenied"),
+        "a missing key is not revealed without ListBucket"
+    );
+    let no_get = Caller {
+        account: ME,
+        denied: vec!["s3:GetObject"],
+    };
     let r = call(Method::GET, path).send(&b, &no_get);
-    assert_eq!((r.status, r.code().as_deref()), (StatusCode::FORBIDDEN, Some("AccessDenied")));
+    assert_eq!(
+        (r.status, r.code().as_deref()),
+        (StatusCode::FORBIDDEN, Some("AccessDenied"))
+    );
     let r = call(Method::GET, "/nobucket/k").send(&b, &me());
     assert_eq!(r.code().as_deref(), Some("NoSuchBucket"));
     let r = call(Method::GET, path).q("versionId", "v1").send(&b, &me());
@@ -425,7 +558,10 @@ fn other_accounts_buckets_are_invisible() {
         let r = c.send(&b, &me());
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.audit.event_name);
         assert!(!r.body.contains("secret"));
-        assert!(r.audit.resources.iter().all(|x| x.get("accountId").is_none()), "owner not recorded");
+        assert!(
+            r.audit.resources.iter().all(|x| x.get("accountId").is_none()),
+            "owner not recorded"
+        );
     }
     assert!(b.bucket("theirs").is_some());
     let r = call(Method::GET, "/").send(&b, &me());
@@ -438,11 +574,17 @@ fn object_writes_are_refused() {
     put(&b, "mine", "k", b"original");
     for (c, name) in [
         (call(Method::PUT, "/mine/k").body(b"new"), "PutObject"),
-        (call(Method::PUT, "/mine/k2").h("x-amz-copy-source", "/mine/k"), "CopyObject"),
+        (
+            call(Method::PUT, "/mine/k2").h("x-amz-copy-source", "/mine/k"),
+            "CopyObject",
+        ),
         (call(Method::DELETE, "/mine/k"), "DeleteObject"),
         (call(Method::POST, "/mine").q("delete", ""), "DeleteObjects"),
         (call(Method::POST, "/mine/k").q("uploads", ""), "CreateMultipartUpload"),
-        (call(Method::PUT, "/mine/k").q("partNumber", "1").q("uploadId", "u"), "UploadPart"),
+        (
+            call(Method::PUT, "/mine/k").q("partNumber", "1").q("uploadId", "u"),
+            "UploadPart",
+        ),
         (call(Method::PUT, "/mine/k").q("tagging", ""), "PutObjectTagging"),
         (call(Method::POST, "/mine"), "PostObject"),
     ] {
@@ -468,12 +610,19 @@ fn unsupported_subresources_are_not_implemented() {
         (call(Method::GET, "/mine/k").q("acl", ""), "GetObjectAcl"),
     ] {
         let r = c.send(&b, &me());
-        assert_eq!((r.status, r.code().as_deref()), (StatusCode::NOT_IMPLEMENTED, Some("NotImplemented")), "{name}");
+        assert_eq!(
+            (r.status, r.code().as_deref()),
+            (StatusCode::NOT_IMPLEMENTED, Some("NotImplemented")),
+            "{name}"
+        );
         assert_eq!(r.audit.event_name, name);
     }
     // Presigned-URL and SDK routing parameters don't count as subresources.
     put(&b, "mine", "k", b"v");
-    let r = call(Method::GET, "/mine/k").q("X-Amz-Signature", "abc").q("x-id", "GetObject").send(&b, &me());
+    let r = call(Method::GET, "/mine/k")
+        .q("X-Amz-Signature", "abc")
+        .q("x-id", "GetObject")
+        .send(&b, &me());
     assert_eq!(r.status, StatusCode::OK);
 }
 
@@ -481,10 +630,16 @@ fn unsupported_subresources_are_not_implemented() {
 fn malformed_requests() {
     let (_d, b) = setup();
     let r = call(Method::GET, "/Bad_Bucket/k").send(&b, &me());
-    assert_eq!((r.status, r.code().as_deref()), (StatusCode::BAD_REQUEST, Some("InvalidBucketName")));
+    assert_eq!(
+        (r.status, r.code().as_deref()),
+        (StatusCode::BAD_REQUEST, Some("InvalidBucketName"))
+    );
     assert_eq!(r.audit.event_name, "GetObject");
     let r = call(Method::GET, "/mine/%zz").send(&b, &me());
-    assert_eq!((r.status, r.code().as_deref()), (StatusCode::BAD_REQUEST, Some("InvalidURI")));
+    assert_eq!(
+        (r.status, r.code().as_deref()),
+        (StatusCode::BAD_REQUEST, Some("InvalidURI"))
+    );
     let long = format!("/mine/{}", "k".repeat(1100));
     let r = call(Method::GET, &long).send(&b, &me());
     assert_eq!(r.code().as_deref(), Some("KeyTooLongError"));

@@ -73,6 +73,9 @@ pub fn percent_decode(s: &str) -> Option<String> {
     while i < b.len() {
         if b[i] == b'%' {
             let hex = s.get(i + 1..i + 3)?;
+            if !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+                return None;
+            }
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
         } else {
@@ -105,7 +108,8 @@ pub fn parse_create_bucket_configuration(body: &[u8]) -> Result<Option<String>, 
 pub fn xml_response(status: StatusCode, body: String) -> Response {
     let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
     resp
 }
 
@@ -132,6 +136,8 @@ mod tests {
         assert_eq!(url_encode("a b+c/é~"), "a%20b%2Bc/%C3%A9~");
         assert_eq!(percent_decode("a%20b%2Fc+").as_deref(), Some("a b/c+"));
         assert_eq!(percent_decode("%zz"), None);
+        assert_eq!(percent_decode("%+1"), None);
+        assert!(!super::super::is_transport_param("aaaaaé"));
         assert_eq!(percent_decode("%C3"), None);
     }
 
@@ -141,7 +147,10 @@ mod tests {
         let doc = format!(
             "<CreateBucketConfiguration xmlns=\"{NS}\"><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>"
         );
-        assert_eq!(parse_create_bucket_configuration(doc.as_bytes()), Ok(Some("eu-west-1".into())));
+        assert_eq!(
+            parse_create_bucket_configuration(doc.as_bytes()),
+            Ok(Some("eu-west-1".into()))
+        );
         assert_eq!(
             parse_create_bucket_configuration(b"<CreateBucketConfiguration/></CreateBucketConfiguration>"),
             Ok(Some(String::new()))
