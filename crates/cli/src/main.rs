@@ -63,6 +63,9 @@ enum Command {
     /// Internal: append under load and print acknowledgements (used by the crash tests).
     #[command(hide = true)]
     TestWriter(cmd::test_writer::Args),
+    /// Internal: place a bucket or object in the local bucket store (used by end-to-end tests).
+    #[command(hide = true)]
+    TestPutObject(cmd::test_put_object::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -78,6 +81,7 @@ fn main() -> std::process::ExitCode {
             Command::Bench(args) => cmd::bench::run(settings, args),
             Command::Dump(args) => cmd::dump::run(settings, args),
             Command::TestWriter(args) => cmd::test_writer::run(settings, args),
+            Command::TestPutObject(args) => cmd::test_put_object::run(settings, args),
         }
     })();
     match result {

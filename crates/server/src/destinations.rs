@@ -77,7 +77,7 @@ impl Destinations {
         match self {
             Destinations::Local(buckets) => match buckets.bucket(name) {
                 Some(info) => BucketCheck::Owned {
-                    account_id: info.owner,
+                    account_id: info.owner_account_id,
                 },
                 None => BucketCheck::Missing,
             },

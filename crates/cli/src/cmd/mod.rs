@@ -2,6 +2,7 @@ pub mod bench;
 pub mod bench_api;
 pub mod dump;
 pub mod serve;
+pub mod test_put_object;
 pub mod test_writer;
 pub mod verify;
 

@@ -54,6 +54,10 @@ impl Claimed {
             service,
         }
     }
+
+    pub fn is_signed(&self) -> bool {
+        self.access_key_id.is_some()
+    }
 }
 
 /// Why authentication failed.

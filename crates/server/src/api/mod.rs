@@ -7,6 +7,7 @@ pub mod cloudtrail;
 pub mod error;
 mod health;
 mod metrics;
+pub mod s3;
 
 use std::time::Duration;
 
@@ -21,7 +22,6 @@ use tracing::Level;
 use crate::AppState;
 use crate::listener::ConnInfo;
 use caller::Claimed;
-use error::ApiError;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -39,14 +39,9 @@ async fn dispatch(State(state): State<AppState>, ConnectInfo(conn): ConnectInfo<
     match claimed.service.as_deref() {
         Some("cloudtrail") => cloudtrail::handle(&state, &conn, parts, body).await,
         _ if json_target => cloudtrail::handle(&state, &conn, parts, body).await,
-        Some("s3") => s3_placeholder(),
-        Some(_) => s3_placeholder(),
+        Some(_) => s3::http::serve(&state, &conn, parts, body).await,
         None if parts.method == Method::GET && parts.uri.path() == "/health" => health::health(State(state)).await.into_response(),
         None if parts.method == Method::GET && parts.uri.path() == "/metrics" => metrics::metrics(State(state)).await.into_response(),
-        None => s3_placeholder(),
+        None => s3::http::serve(&state, &conn, parts, body).await,
     }
-}
-
-fn s3_placeholder() -> Response {
-    ApiError::client("NotImplemented", "S3 facade pending").into_json_response("")
 }
