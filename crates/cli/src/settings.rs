@@ -63,9 +63,12 @@ pub struct Settings {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     /// Account of the root user made from `root_access_key_id` (and of the bootstrap credentials).
+    #[serde(deserialize_with = "text")]
     pub default_account_id: Option<String>,
     /// A root user from the environment (`CAIRN_ROOT_ACCESS_KEY_ID`, `CAIRN_ROOT_SECRET_ACCESS_KEY`).
+    #[serde(deserialize_with = "text")]
     pub root_access_key_id: Option<String>,
+    #[serde(deserialize_with = "text")]
     pub root_secret_access_key: Option<String>,
     /// Accounts, their root keys, IAM users and policies (`[[accounts]]` tables).
     pub accounts: Vec<AccountConfig>,
@@ -217,6 +220,23 @@ impl Settings {
             allow_http: self.s3_allow_http,
         }))
     }
+}
+
+/// Environment values that look like numbers (an account id) reach serde as numbers; these
+/// settings are text whatever they look like.
+fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Text {
+        S(String),
+        U(u64),
+        I(i64),
+    }
+    Ok(Option::<Text>::deserialize(d)?.map(|t| match t {
+        Text::S(s) => s,
+        Text::U(n) => n.to_string(),
+        Text::I(n) => n.to_string(),
+    }))
 }
 
 fn zstd(key: &str, level: i32) -> anyhow::Result<i32> {
