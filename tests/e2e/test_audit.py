@@ -24,7 +24,9 @@ def parse_time(s):
 def request_id(resp_or_exc):
     meta = resp_or_exc.response["ResponseMetadata"] if isinstance(resp_or_exc, ClientError) else resp_or_exc[
         "ResponseMetadata"]
-    assert meta["HTTPHeaders"]["x-amzn-requestid"] == meta["RequestId"]
+    headers = meta["HTTPHeaders"]
+    # CloudTrail's JSON API answers x-amzn-RequestId; S3 answers x-amz-request-id
+    assert headers.get("x-amzn-requestid", headers.get("x-amz-request-id")) == meta["RequestId"]
     return meta["RequestId"]
 
 

@@ -143,9 +143,17 @@ def test_list_objects_v1(objs):
 def test_list_objects_url_encoding(objs):
     srv, bucket = objs
     s3 = srv.s3("alpha_admin")
-    # botocore asks for EncodingType=url and decodes; the keys must round-trip
+    # botocore asks for EncodingType=url by itself and decodes; the keys must round-trip
+    for listing in (s3.list_objects_v2, s3.list_objects):
+        keys = [o["Key"] for o in listing(Bucket=bucket, Prefix="dir/")["Contents"]]
+        assert "dir/space name.txt" in keys and "dir/\u00fcn\u00ef.txt" in keys
+    # asked for explicitly, botocore leaves the keys as sent: URL-encoded
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="dir/", EncodingType="url")["Contents"]]
-    assert "dir/space name.txt" in keys and "dir/\u00fcn\u00ef.txt" in keys
+    assert "dir/%C3%BCn%C3%AF.txt" in keys
+    assert "dir/space%20name.txt" in keys or "dir/space+name.txt" in keys
+    # a prefix with special characters selects correctly
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="dir/\u00fc")["Contents"]]
+    assert keys == ["dir/\u00fcn\u00ef.txt"]
     # the raw listing carries encoded keys
     rc, out, err = srv.cli("alpha_admin", "s3api", "list-objects", "--bucket", bucket, "--prefix", "dir/s",
                            "--encoding-type", "url", "--debug")
@@ -303,3 +311,30 @@ def test_s3_calls_are_audited(fresh_server):
     put = by_id[denied.value.response["ResponseMetadata"]["RequestId"]]
     assert put["eventName"] == "PutObject"
     assert put["errorCode"] == "AccessDenied"
+
+
+@pytest.mark.parametrize("method, path", [("GET", "/"), ("GET", "/somebucket/key"), ("PUT", "/newbucket"),
+                                          ("DELETE", "/x/y?delete"), ("GET", "/%ZZ")])
+def test_anonymous_requests_denied(server, method, path):
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(server.url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    conn.request(method, path)
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    assert resp.status == 403, body
+    assert b"<Code>AccessDenied</Code>" in body
+    # S3 names every answer with x-amz-request-id, errors included
+    assert resp.getheader("x-amz-request-id"), dict(resp.getheaders())
+    assert server.healthy()
+
+
+def test_signed_error_has_request_id_header(objs):
+    srv, bucket = objs
+    with pytest.raises(ClientError) as exc:
+        srv.s3("alpha_admin").get_object(Bucket=bucket, Key="nope")
+    headers = exc.value.response["ResponseMetadata"]["HTTPHeaders"]
+    assert headers.get("x-amz-request-id") == exc.value.response["ResponseMetadata"]["RequestId"]

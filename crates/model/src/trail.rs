@@ -159,7 +159,10 @@ mod tests {
             Some(("eu-west-1", "111122223333", "main"))
         );
         assert_eq!(parse_trail_arn("arn:aws:s3:::bucket"), None);
-        assert_eq!(parse_trail_arn("arn:aws:cloudtrail:eu-west-1:111122223333:trail/"), None);
+        assert_eq!(
+            parse_trail_arn("arn:aws:cloudtrail:eu-west-1:111122223333:trail/"),
+            None
+        );
         let s: EventSelector = serde_json::from_str(
             r#"{"ReadWriteType":"WriteOnly","IncludeManagementEvents":true,"DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3"]}]}"#,
         )

@@ -47,7 +47,10 @@ impl CloudTrailClient {
     /// `endpoint` like `http://127.0.0.1:7401`.
     pub fn new(endpoint: &str, region: &str, access_key_id: &str, secret: &str) -> CloudTrailClient {
         let endpoint = endpoint.trim_end_matches('/').to_string();
-        let host = endpoint.split_once("://").map_or(endpoint.as_str(), |(_, h)| h).to_string();
+        let host = endpoint
+            .split_once("://")
+            .map_or(endpoint.as_str(), |(_, h)| h)
+            .to_string();
         CloudTrailClient {
             http: reqwest::Client::builder()
                 .pool_max_idle_per_host(256)

@@ -58,7 +58,9 @@ pub enum Destinations {
 pub enum BucketCheck {
     Missing,
     /// A local bucket, with its owner.
-    Owned { account_id: String },
+    Owned {
+        account_id: String,
+    },
     /// A bucket on an external endpoint (owners are the endpoint's business).
     Exists,
     /// The destination could not be asked.

@@ -21,8 +21,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::auth::identity::Directory;
-use crate::listener::{ConnInfo, PlainListener, TlsListener};
 use crate::destinations::Destinations;
+use crate::listener::{ConnInfo, PlainListener, TlsListener};
 use crate::trails::TrailStore;
 
 /// What exists once the event log has opened.
@@ -128,7 +128,11 @@ pub async fn serve(
     tracing::info!(%local, tls = tls.is_some(), "listening");
     let app = router(state).into_make_service_with_connect_info::<ConnInfo>();
     match tls {
-        None => axum::serve(PlainListener(listener), app).with_graceful_shutdown(shutdown).await,
+        None => {
+            axum::serve(PlainListener(listener), app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
         Some(config) => {
             axum::serve(TlsListener::new(listener, config)?, app)
                 .with_graceful_shutdown(shutdown)

@@ -117,7 +117,15 @@ impl TlsListener {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(s)).await {
                         Ok(Ok(tls)) => {
                             let session = session_of(tls.get_ref().1);
-                            let _ = tx.send((tls, ConnInfo { peer, tls: Some(session) })).await;
+                            let _ = tx
+                                .send((
+                                    tls,
+                                    ConnInfo {
+                                        peer,
+                                        tls: Some(session),
+                                    },
+                                ))
+                                .await;
                         }
                         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -192,7 +200,8 @@ pub fn tls_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, String> 
     if certs.is_empty() {
         return Err(format!("{} holds no certificate", cert.display()));
     }
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("reading the private key {}: {e}", key.display()))?;
+    let key =
+        PrivateKeyDer::from_pem_file(key).map_err(|e| format!("reading the private key {}: {e}", key.display()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

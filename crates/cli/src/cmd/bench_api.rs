@@ -51,7 +51,10 @@ pub fn sigv4(quick: bool) -> Vec<Figure> {
             "x-amz-target".to_string(),
             "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DescribeTrails".to_string(),
         ),
-        ("user-agent".to_string(), "aws-cli/2.22.0 Python/3.12.6 Linux/6.8".to_string()),
+        (
+            "user-agent".to_string(),
+            "aws-cli/2.22.0 Python/3.12.6 Linux/6.8".to_string(),
+        ),
     ];
     let unsigned = sigv4::Request {
         method: "POST",
@@ -82,7 +85,14 @@ pub fn sigv4(quick: bool) -> Vec<Figure> {
 }
 
 /// Starts an in-process server on a free loopback port with one trail.
-async fn start_server(dir: &Path) -> anyhow::Result<(String, EventLog, watch::Sender<bool>, tokio::task::JoinHandle<std::io::Result<()>>)> {
+async fn start_server(
+    dir: &Path,
+) -> anyhow::Result<(
+    String,
+    EventLog,
+    watch::Sender<bool>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+)> {
     let log = EventLog::open(dir, bench_config()).await?;
     let trails = Arc::new(TrailStore::load(log.catalog().clone()).await?);
     let buckets = LocalBuckets::open(&dir.join("buckets"))?;
@@ -115,7 +125,10 @@ pub async fn api(dir: &Path, quick: bool) -> anyhow::Result<Vec<Figure>> {
     let (endpoint, log, stop, server) = start_server(dir).await?;
     let client = CloudTrailClient::new(&endpoint, "us-east-1", KEY_ID, SECRET);
     let r = client
-        .call("CreateTrail", &json!({"Name": "bench-trail", "S3BucketName": "bench-bucket"}))
+        .call(
+            "CreateTrail",
+            &json!({"Name": "bench-trail", "S3BucketName": "bench-bucket"}),
+        )
         .await?;
     anyhow::ensure!(r.status == 200, "CreateTrail failed: {}", r.body);
 
@@ -191,8 +204,17 @@ pub async fn api(dir: &Path, quick: bool) -> anyhow::Result<Vec<Figure>> {
     let _ = server.await;
     log.close().await?;
     Ok(vec![
-        Figure::new("api: p50 DescribeTrails/GetTrailStatus at 1k req/s", ms(percentile(&all, 0.5)), "ms"),
-        Figure::new("api: p99 DescribeTrails/GetTrailStatus at 1k req/s", ms(percentile(&all, 0.99)), "ms").at_most(5.0),
+        Figure::new(
+            "api: p50 DescribeTrails/GetTrailStatus at 1k req/s",
+            ms(percentile(&all, 0.5)),
+            "ms",
+        ),
+        Figure::new(
+            "api: p99 DescribeTrails/GetTrailStatus at 1k req/s",
+            ms(percentile(&all, 0.99)),
+            "ms",
+        )
+        .at_most(5.0),
         Figure::new("api: failed requests at 1k req/s", failures as f64, "").at_most(0.0),
         Figure::new("api: GetTrailStatus, 64 clients, closed loop", max_rate, "req/s"),
     ])

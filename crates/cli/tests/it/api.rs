@@ -38,21 +38,34 @@ fn start(dir: &std::path::Path) -> (Proc, String) {
 
 #[test]
 fn two_hundred_clients_for_thirty_seconds_every_call_audited_once() {
-    let secs: u64 = std::env::var("CAIRN_LOAD_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
+    let secs: u64 = std::env::var("CAIRN_LOAD_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
     let dir = tempfile::tempdir().unwrap();
     // A bucket for the trails: local buckets are created through the S3 facade in real use; here
     // the directory layout is not the test's business, so it goes through the hidden helper.
     let status = cairn()
         .args(["test-put-object", "--data-dir"])
         .arg(dir.path())
-        .args(["--create-bucket", "--account", "444455556666", "--bucket", "load-bucket"])
+        .args([
+            "--create-bucket",
+            "--account",
+            "444455556666",
+            "--bucket",
+            "load-bucket",
+        ])
         .status()
         .unwrap();
     assert!(status.success());
     let (mut p, addr) = start(dir.path());
     let endpoint = format!("http://{addr}");
 
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let calls = Arc::new(AtomicU64::new(0));
     let by_code: HashMap<String, u64> = rt.block_on(async {
         let client = CloudTrailClient::new(&endpoint, "us-east-1", KEY_ID, SECRET);
@@ -76,7 +89,10 @@ fn two_hundred_clients_for_thirty_seconds_every_call_audited_once() {
                         _ => ("DeleteTrail", json!({"Name": name})),
                     };
                     k += 1;
-                    let reply = client.call(op, &input).await.unwrap_or_else(|e| panic!("{op} failed at the transport: {e}"));
+                    let reply = client
+                        .call(op, &input)
+                        .await
+                        .unwrap_or_else(|e| panic!("{op} failed at the transport: {e}"));
                     calls.fetch_add(1, Ordering::Relaxed);
                     assert!(reply.status < 500, "{op} answered {}: {}", reply.status, reply.body);
                     *codes.entry(reply.error_code().unwrap_or("OK").to_string()).or_default() += 1;
@@ -97,7 +113,10 @@ fn two_hundred_clients_for_thirty_seconds_every_call_audited_once() {
     assert!(by_code.get("OK").copied().unwrap_or(0) > calls / 2, "{by_code:?}");
     // The only errors are the expected one.
     for code in by_code.keys() {
-        assert!(["OK", "TrailNotFoundException"].contains(&code.as_str()), "unexpected {code}: {by_code:?}");
+        assert!(
+            ["OK", "TrailNotFoundException"].contains(&code.as_str()),
+            "unexpected {code}: {by_code:?}"
+        );
     }
 
     assert!(p.sigterm().success());

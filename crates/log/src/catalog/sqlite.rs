@@ -263,12 +263,14 @@ impl Catalog for SqliteCatalog {
     }
 
     async fn insert_document(&self, kind: &str, key: &str, json: &str) -> Result<bool> {
-        let r = sqlx::query("INSERT INTO documents (kind, key, value) VALUES ($1, $2, $3) ON CONFLICT (kind, key) DO NOTHING")
-            .bind(kind)
-            .bind(key)
-            .bind(json)
-            .execute(&self.pool)
-            .await?;
+        let r = sqlx::query(
+            "INSERT INTO documents (kind, key, value) VALUES ($1, $2, $3) ON CONFLICT (kind, key) DO NOTHING",
+        )
+        .bind(kind)
+        .bind(key)
+        .bind(json)
+        .execute(&self.pool)
+        .await?;
         Ok(r.rows_affected() == 1)
     }
 

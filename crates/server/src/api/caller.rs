@@ -8,9 +8,9 @@ use cairn_model::{EventTime, Region, TlsDetails};
 
 use crate::AppState;
 use crate::audit::CallContext;
-use crate::listener::ConnInfo;
 use crate::auth::identity::Principal;
 use crate::auth::sigv4::{self, SigError};
+use crate::listener::ConnInfo;
 
 /// The credential a request claims, read before verification (to route it and to know whose
 /// failed call it was).
@@ -65,7 +65,9 @@ impl Claimed {
 pub enum AuthError {
     Signature(SigError),
     /// Signed for another service than the one that received it.
-    WrongService { expected: &'static str },
+    WrongService {
+        expected: &'static str,
+    },
     /// The scope's region is not a region name.
     BadRegion,
 }
@@ -77,11 +79,21 @@ pub struct Authenticated {
 }
 
 /// Verifies the signature of a request whose body is `body`, for `service`.
-pub fn authenticate(state: &AppState, parts: &Parts, body: &[u8], service: &'static str) -> Result<Authenticated, AuthError> {
+pub fn authenticate(
+    state: &AppState,
+    parts: &Parts,
+    body: &[u8],
+    service: &'static str,
+) -> Result<Authenticated, AuthError> {
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let req = sigv4::Request {
         method: parts.method.as_str(),

@@ -18,7 +18,11 @@ pub struct ApiError {
 impl ApiError {
     /// A client error (HTTP 400).
     pub fn client(code: &str, message: impl Into<String>) -> Self {
-        ApiError { code: code.to_string(), message: message.into(), status: StatusCode::BAD_REQUEST }
+        ApiError {
+            code: code.to_string(),
+            message: message.into(),
+            status: StatusCode::BAD_REQUEST,
+        }
     }
 
     pub fn with_status(mut self, status: StatusCode) -> Self {
@@ -55,11 +59,19 @@ impl ApiError {
     pub fn from_signature(e: &SigError) -> Self {
         let (code, status) = match e {
             SigError::Missing => ("MissingAuthenticationTokenException", StatusCode::FORBIDDEN),
-            SigError::Incomplete(_) | SigError::Algorithm(_) => ("IncompleteSignatureException", StatusCode::BAD_REQUEST),
+            SigError::Incomplete(_) | SigError::Algorithm(_) => {
+                ("IncompleteSignatureException", StatusCode::BAD_REQUEST)
+            }
             SigError::UnknownKey(_) => ("UnrecognizedClientException", StatusCode::FORBIDDEN),
-            SigError::Mismatch | SigError::Expired(_) | SigError::Scope(_) => ("InvalidSignatureException", StatusCode::FORBIDDEN),
+            SigError::Mismatch | SigError::Expired(_) | SigError::Scope(_) => {
+                ("InvalidSignatureException", StatusCode::FORBIDDEN)
+            }
         };
-        ApiError { code: code.into(), message: e.to_string(), status }
+        ApiError {
+            code: code.into(),
+            message: e.to_string(),
+            status,
+        }
     }
 
     /// The event log refused or failed.
@@ -78,7 +90,10 @@ impl ApiError {
         let body = serde_json::json!({ "__type": self.code, "message": self.message }).to_string();
         let mut resp = (self.status, body).into_response();
         let h = resp.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.1"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-amz-json-1.1"),
+        );
         if let Ok(v) = HeaderValue::from_str(request_id) {
             h.insert("x-amzn-requestid", v);
         }

@@ -26,7 +26,10 @@ use caller::Claimed;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .fallback(dispatch)
-        .layer(TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, Duration::from_secs(60)))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            Duration::from_secs(60),
+        ))
         // 503 while starting is expected; handlers log their own real failures.
         .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::DEBUG)))
         .with_state(state)
@@ -40,8 +43,12 @@ async fn dispatch(State(state): State<AppState>, ConnectInfo(conn): ConnectInfo<
         Some("cloudtrail") => cloudtrail::handle(&state, &conn, parts, body).await,
         _ if json_target => cloudtrail::handle(&state, &conn, parts, body).await,
         Some(_) => s3::http::serve(&state, &conn, parts, body).await,
-        None if parts.method == Method::GET && parts.uri.path() == "/health" => health::health(State(state)).await.into_response(),
-        None if parts.method == Method::GET && parts.uri.path() == "/metrics" => metrics::metrics(State(state)).await.into_response(),
+        None if parts.method == Method::GET && parts.uri.path() == "/health" => {
+            health::health(State(state)).await.into_response()
+        }
+        None if parts.method == Method::GET && parts.uri.path() == "/metrics" => {
+            metrics::metrics(State(state)).await.into_response()
+        }
         None => s3::http::serve(&state, &conn, parts, body).await,
     }
 }

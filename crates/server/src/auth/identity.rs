@@ -23,7 +23,10 @@ pub struct AccessKeyConfig {
 
 impl std::fmt::Debug for AccessKeyConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessKey").field("id", &self.id).field("secret", &"<redacted>").finish()
+        f.debug_struct("AccessKey")
+            .field("id", &self.id)
+            .field("secret", &"<redacted>")
+            .finish()
     }
 }
 
@@ -89,7 +92,10 @@ pub struct Principal {
 
 impl std::fmt::Debug for Principal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Principal").field("arn", &self.arn).field("access_key_id", &self.access_key_id).finish()
+        f.debug_struct("Principal")
+            .field("arn", &self.arn)
+            .field("access_key_id", &self.access_key_id)
+            .finish()
     }
 }
 
@@ -164,18 +170,38 @@ fn valid_account(id: &str) -> bool {
 fn principal_id(prefix: &str, account: &str, name: &str) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let h = Sha256::digest(format!("{account}/{name}").as_bytes());
-    let tail: String = h.iter().take(17).map(|b| ALPHABET[(*b & 31) as usize] as char).collect();
+    let tail: String = h
+        .iter()
+        .take(17)
+        .map(|b| ALPHABET[(*b & 31) as usize] as char)
+        .collect();
     format!("{prefix}{tail}")
 }
 
 impl Directory {
-    pub fn build(accounts: &[AccountConfig], organization: Option<&OrganizationConfig>) -> Result<Directory, IdentityError> {
+    pub fn build(
+        accounts: &[AccountConfig],
+        organization: Option<&OrganizationConfig>,
+    ) -> Result<Directory, IdentityError> {
         let mut dir = Directory::default();
         for a in accounts {
             if !valid_account(&a.id) {
-                return Err(IdentityError(format!("account id {:?} must be exactly 12 digits", a.id)));
+                return Err(IdentityError(format!(
+                    "account id {:?} must be exactly 12 digits",
+                    a.id
+                )));
             }
-            if dir.accounts.insert(a.id.clone(), Account { id: a.id.clone(), alias: a.alias.clone() }).is_some() {
+            if dir
+                .accounts
+                .insert(
+                    a.id.clone(),
+                    Account {
+                        id: a.id.clone(),
+                        alias: a.alias.clone(),
+                    },
+                )
+                .is_some()
+            {
                 return Err(IdentityError(format!("account {} is configured twice", a.id)));
             }
             for k in &a.root_access_keys {
@@ -197,9 +223,15 @@ impl Directory {
             for u in &a.users {
                 if u.name.is_empty()
                     || u.name.len() > 64
-                    || !u.name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+                    || !u
+                        .name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
                 {
-                    return Err(IdentityError(format!("user name {:?} in account {} is not a valid IAM user name", u.name, a.id)));
+                    return Err(IdentityError(format!(
+                        "user name {:?} in account {} is not a valid IAM user name",
+                        u.name, a.id
+                    )));
                 }
                 let mut policies = Vec::new();
                 for (i, p) in u.policies.iter().enumerate() {
@@ -207,7 +239,9 @@ impl Directory {
                         PolicySource::Json(text) => Policy::parse(text),
                         PolicySource::Document(v) => Policy::from_value(v),
                     }
-                    .map_err(|e| IdentityError(format!("user {} in account {}: policy {}: {e}", u.name, a.id, i + 1)))?;
+                    .map_err(|e| {
+                        IdentityError(format!("user {} in account {}: policy {}: {e}", u.name, a.id, i + 1))
+                    })?;
                     policies.push(parsed);
                 }
                 for k in &u.access_keys {
@@ -233,11 +267,16 @@ impl Directory {
                 (10..=32).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
             });
             if !valid_id {
-                return Err(IdentityError(format!("organization id {:?} must look like o-abcdef1234", o.id)));
+                return Err(IdentityError(format!(
+                    "organization id {:?} must look like o-abcdef1234",
+                    o.id
+                )));
             }
             for acct in std::iter::once(&o.management_account).chain(&o.member_accounts) {
                 if !dir.accounts.contains_key(acct) {
-                    return Err(IdentityError(format!("organization account {acct} is not a configured account")));
+                    return Err(IdentityError(format!(
+                        "organization account {acct} is not a configured account"
+                    )));
                 }
             }
             dir.organization = Some(Organization {
@@ -251,10 +290,16 @@ impl Directory {
 
     fn add_key(&mut self, k: &AccessKeyConfig, p: Principal) -> Result<(), IdentityError> {
         if k.id.len() < 16 || k.id.len() > 128 || !k.id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(IdentityError(format!("access key id {:?} must be 16 to 128 letters or digits", k.id)));
+            return Err(IdentityError(format!(
+                "access key id {:?} must be 16 to 128 letters or digits",
+                k.id
+            )));
         }
         if k.secret.len() < 16 {
-            return Err(IdentityError(format!("the secret of access key {} is shorter than 16 characters", k.id)));
+            return Err(IdentityError(format!(
+                "the secret of access key {} is shorter than 16 characters",
+                k.id
+            )));
         }
         if self.by_key.insert(k.id.clone(), Arc::new(p)).is_some() {
             return Err(IdentityError(format!("access key {} is configured twice", k.id)));
@@ -299,7 +344,9 @@ pub struct Bootstrap {
 
 fn random_from(alphabet: &[u8], n: usize) -> String {
     let mut rng = rand::rng();
-    (0..n).map(|_| alphabet[rng.random_range(0..alphabet.len())] as char).collect()
+    (0..n)
+        .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
+        .collect()
 }
 
 /// A new access key id (`AKIA` + 16) and secret (40 characters), from the OS-seeded CSPRNG.
@@ -315,12 +362,15 @@ pub fn new_access_key() -> AccessKeyConfig {
 pub fn bootstrap(data_dir: &Path, account_id: Option<&str>) -> std::io::Result<(Bootstrap, bool)> {
     let path = data_dir.join("root-credentials.json");
     if let Ok(text) = std::fs::read_to_string(&path) {
-        let b: Bootstrap = serde_json::from_str(&text).map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
+        let b: Bootstrap =
+            serde_json::from_str(&text).map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
         return Ok((b, false));
     }
     let key = new_access_key();
     let b = Bootstrap {
-        account_id: account_id.map(str::to_string).unwrap_or_else(|| random_from(b"0123456789", 12)),
+        account_id: account_id
+            .map(str::to_string)
+            .unwrap_or_else(|| random_from(b"0123456789", 12)),
         access_key_id: key.id,
         secret_access_key: key.secret,
     };

@@ -1,5 +1,5 @@
 //! Who is calling: SigV4 verification, identities from the configuration, IAM-style policies.
 
 pub mod identity;
-pub mod sigv4;
 pub mod policy;
+pub mod sigv4;

@@ -10,7 +10,10 @@ pub struct Invalid {
 }
 
 fn invalid(code: &'static str, message: impl Into<String>) -> Invalid {
-    Invalid { code, message: message.into() }
+    Invalid {
+        code,
+        message: message.into(),
+    }
 }
 
 pub type Result<T = ()> = std::result::Result<T, Invalid>;
@@ -24,13 +27,17 @@ pub fn trail_name(name: &str) -> Result {
     if len < 3 {
         return Err(invalid(
             NAME,
-            format!("Trail name too short. Minimum allowed length: 3 characters. Specified name length: {len} characters."),
+            format!(
+                "Trail name too short. Minimum allowed length: 3 characters. Specified name length: {len} characters."
+            ),
         ));
     }
     if len > 128 {
         return Err(invalid(
             NAME,
-            format!("Trail name too long. Maximum allowed length: 128 characters. Specified name length: {len} characters."),
+            format!(
+                "Trail name too long. Maximum allowed length: 128 characters. Specified name length: {len} characters."
+            ),
         ));
     }
     if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
@@ -61,7 +68,9 @@ pub fn trail_name(name: &str) -> Result {
 /// S3's bucket naming rules (the subset CloudTrail checks before looking the bucket up).
 pub fn bucket_name(name: &str) -> Result {
     let ok = (3..=63).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.ends_with(|c: char| c.is_ascii_alphanumeric())
         && !name.contains("..")
@@ -69,7 +78,10 @@ pub fn bucket_name(name: &str) -> Result {
     if ok {
         Ok(())
     } else {
-        Err(invalid("InvalidS3BucketNameException", format!("Bucket name {name} is not valid.")))
+        Err(invalid(
+            "InvalidS3BucketNameException",
+            format!("Bucket name {name} is not valid."),
+        ))
     }
 }
 
@@ -81,7 +93,10 @@ pub fn key_prefix(prefix: &str) -> Result {
         ));
     }
     if prefix.chars().any(char::is_control) {
-        return Err(invalid("InvalidS3PrefixException", "Prefix contains control characters."));
+        return Err(invalid(
+            "InvalidS3PrefixException",
+            "Prefix contains control characters.",
+        ));
     }
     Ok(())
 }
@@ -106,7 +121,9 @@ pub fn event_selectors(selectors: &[EventSelector]) -> Result {
             let Some((_, arn_prefix)) = BASIC_DATA_TYPES.iter().find(|(t, _)| *t == ty) else {
                 return Err(invalid(
                     SELECTORS,
-                    format!("Value {ty} for DataResources.Type is invalid. Use AdvancedEventSelectors for other resource types."),
+                    format!(
+                        "Value {ty} for DataResources.Type is invalid. Use AdvancedEventSelectors for other resource types."
+                    ),
                 ));
             };
             for v in r.values.iter().flatten() {
@@ -117,7 +134,10 @@ pub fn event_selectors(selectors: &[EventSelector]) -> Result {
                     !rest.is_empty() && !rest.contains('/')
                 };
                 if !valid || s3_needs_object_path {
-                    return Err(invalid(SELECTORS, format!("Value {v} for DataResources.Values is invalid.")));
+                    return Err(invalid(
+                        SELECTORS,
+                        format!("Value {v} for DataResources.Values is invalid."),
+                    ));
                 }
             }
         }
@@ -125,7 +145,9 @@ pub fn event_selectors(selectors: &[EventSelector]) -> Result {
             if !EXCLUDABLE_SOURCES.contains(&src.as_str()) {
                 return Err(invalid(
                     SELECTORS,
-                    format!("Value {src} for ExcludeManagementEventSources is invalid; allowed are kms.amazonaws.com and rdsdata.amazonaws.com."),
+                    format!(
+                        "Value {src} for ExcludeManagementEventSources is invalid; allowed are kms.amazonaws.com and rdsdata.amazonaws.com."
+                    ),
                 ));
             }
         }
@@ -155,7 +177,14 @@ fn advanced_fields(category: &str) -> Option<(&'static [&'static str], &'static 
             &["resources.type"],
         )),
         "NetworkActivity" => Some((
-            &["eventCategory", "eventSource", "eventName", "errorCode", "vpcEndpointId", "userIdentity.arn"],
+            &[
+                "eventCategory",
+                "eventSource",
+                "eventName",
+                "errorCode",
+                "vpcEndpointId",
+                "userIdentity.arn",
+            ],
             &["eventSource"],
         )),
         _ => None,
@@ -164,16 +193,25 @@ fn advanced_fields(category: &str) -> Option<(&'static [&'static str], &'static 
 
 pub fn advanced_event_selectors(selectors: &[AdvancedEventSelector]) -> Result {
     if selectors.is_empty() {
-        return Err(invalid(SELECTORS, "AdvancedEventSelectors must contain at least one selector."));
+        return Err(invalid(
+            SELECTORS,
+            "AdvancedEventSelectors must contain at least one selector.",
+        ));
     }
     let mut conditions = 0usize;
     for (i, s) in selectors.iter().enumerate() {
         let label = s.name.clone().unwrap_or_else(|| format!("selector {}", i + 1));
         if s.name.as_ref().is_some_and(|n| n.len() > 1000) {
-            return Err(invalid(SELECTORS, "Advanced event selector names are at most 1000 characters."));
+            return Err(invalid(
+                SELECTORS,
+                "Advanced event selector names are at most 1000 characters.",
+            ));
         }
         if s.field_selectors.is_empty() {
-            return Err(invalid(SELECTORS, format!("{label}: FieldSelectors must not be empty.")));
+            return Err(invalid(
+                SELECTORS,
+                format!("{label}: FieldSelectors must not be empty."),
+            ));
         }
         let category = s
             .field_selectors
@@ -191,7 +229,9 @@ pub fn advanced_event_selectors(selectors: &[AdvancedEventSelector]) -> Result {
         let Some((allowed, required)) = advanced_fields(category) else {
             return Err(invalid(
                 SELECTORS,
-                format!("{label}: eventCategory {category} is not valid for a trail; use Management, Data or NetworkActivity."),
+                format!(
+                    "{label}: eventCategory {category} is not valid for a trail; use Management, Data or NetworkActivity."
+                ),
             ));
         };
         let mut seen = Vec::new();
@@ -199,11 +239,17 @@ pub fn advanced_event_selectors(selectors: &[AdvancedEventSelector]) -> Result {
             if !allowed.contains(&f.field.as_str()) {
                 return Err(invalid(
                     SELECTORS,
-                    format!("{label}: field {} is not supported for eventCategory {category}.", f.field),
+                    format!(
+                        "{label}: field {} is not supported for eventCategory {category}.",
+                        f.field
+                    ),
                 ));
             }
             if seen.contains(&f.field.as_str()) {
-                return Err(invalid(SELECTORS, format!("{label}: field {} appears more than once.", f.field)));
+                return Err(invalid(
+                    SELECTORS,
+                    format!("{label}: field {} appears more than once.", f.field),
+                ));
             }
             seen.push(f.field.as_str());
             let operators = [
@@ -215,11 +261,17 @@ pub fn advanced_event_selectors(selectors: &[AdvancedEventSelector]) -> Result {
                 &f.not_ends_with,
             ];
             if operators.iter().all(|o| o.is_none()) {
-                return Err(invalid(SELECTORS, format!("{label}: field {} has no operator.", f.field)));
+                return Err(invalid(
+                    SELECTORS,
+                    format!("{label}: field {} has no operator.", f.field),
+                ));
             }
             for values in operators.into_iter().flatten() {
                 if values.is_empty() {
-                    return Err(invalid(SELECTORS, format!("{label}: field {} has an operator with no values.", f.field)));
+                    return Err(invalid(
+                        SELECTORS,
+                        format!("{label}: field {} has an operator with no values.", f.field),
+                    ));
                 }
                 for v in values {
                     if v.is_empty() || v.len() > 2048 {
@@ -229,7 +281,10 @@ pub fn advanced_event_selectors(selectors: &[AdvancedEventSelector]) -> Result {
                         ));
                     }
                     if f.field == "readOnly" && v != "true" && v != "false" {
-                        return Err(invalid(SELECTORS, format!("{label}: readOnly values must be true or false, not {v}.")));
+                        return Err(invalid(
+                            SELECTORS,
+                            format!("{label}: readOnly values must be true or false, not {v}."),
+                        ));
                     }
                 }
                 conditions += values.len();
@@ -245,7 +300,10 @@ pub fn advanced_event_selectors(selectors: &[AdvancedEventSelector]) -> Result {
         }
     }
     if conditions > 500 {
-        return Err(invalid(SELECTORS, "A trail can have at most 500 conditions across its advanced event selectors."));
+        return Err(invalid(
+            SELECTORS,
+            "A trail can have at most 500 conditions across its advanced event selectors.",
+        ));
     }
     Ok(())
 }
@@ -261,7 +319,10 @@ pub fn insight_selectors(selectors: &[InsightSelector]) -> Result {
             ));
         }
         if seen.contains(&ty) {
-            return Err(invalid("InvalidInsightSelectorsException", format!("InsightType {ty} is given twice.")));
+            return Err(invalid(
+                "InvalidInsightSelectorsException",
+                format!("InsightType {ty} is given twice."),
+            ));
         }
         seen.push(ty);
         for c in s.event_categories.iter().flatten() {
@@ -282,13 +343,22 @@ pub const MAX_TAGS: usize = 50;
 pub fn tags(tags: &[Tag]) -> Result {
     for t in tags {
         if t.key.is_empty() || t.key.chars().count() > 128 {
-            return Err(invalid("InvalidTagParameterException", "Tag keys must be 1 to 128 characters."));
+            return Err(invalid(
+                "InvalidTagParameterException",
+                "Tag keys must be 1 to 128 characters.",
+            ));
         }
         if t.key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(invalid("InvalidTagParameterException", "Tag keys may not start with aws:."));
+            return Err(invalid(
+                "InvalidTagParameterException",
+                "Tag keys may not start with aws:.",
+            ));
         }
         if t.value.as_ref().is_some_and(|v| v.chars().count() > 256) {
-            return Err(invalid("InvalidTagParameterException", "Tag values must be at most 256 characters."));
+            return Err(invalid(
+                "InvalidTagParameterException",
+                "Tag values must be at most 256 characters.",
+            ));
         }
     }
     Ok(())
@@ -316,7 +386,12 @@ mod tests {
             assert_eq!(e.code, NAME);
             assert!(e.message.contains(msg), "{bad}: {}", e.message);
         }
-        assert!(trail_name(&"a".repeat(129)).unwrap_err().message.contains("129 characters"));
+        assert!(
+            trail_name(&"a".repeat(129))
+                .unwrap_err()
+                .message
+                .contains("129 characters")
+        );
     }
 
     #[test]
@@ -344,7 +419,10 @@ mod tests {
             equals: Some(eq.iter().map(|s| s.to_string()).collect()),
             ..AdvancedFieldSelector::default()
         };
-        let sel = |fields: Vec<AdvancedFieldSelector>| AdvancedEventSelector { name: None, field_selectors: fields };
+        let sel = |fields: Vec<AdvancedFieldSelector>| AdvancedEventSelector {
+            name: None,
+            field_selectors: fields,
+        };
         assert!(advanced_event_selectors(&[sel(vec![field("eventCategory", &["Management"])])]).is_ok());
         assert!(
             advanced_event_selectors(&[sel(vec![
@@ -364,8 +442,11 @@ mod tests {
         );
         assert!(advanced_event_selectors(&[sel(vec![field("readOnly", &["true"])])]).is_err());
         assert!(
-            advanced_event_selectors(&[sel(vec![field("eventCategory", &["Management"]), field("readOnly", &["yes"])])])
-                .is_err()
+            advanced_event_selectors(&[sel(vec![
+                field("eventCategory", &["Management"]),
+                field("readOnly", &["yes"])
+            ])])
+            .is_err()
         );
         assert!(advanced_event_selectors(&[]).is_err());
     }

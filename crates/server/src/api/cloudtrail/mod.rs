@@ -6,7 +6,6 @@
 mod input;
 mod trails;
 
-
 use axum::body::Body;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -31,18 +30,66 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// Every operation of CloudTrail's 2013-11-01 API; those Cairn does not serve yet answer
 /// `UnsupportedOperationException`, anything else `UnknownOperationException`.
 const OPERATIONS: &[&str] = &[
-    "AddTags", "CancelQuery", "CreateChannel", "CreateDashboard", "CreateEventDataStore", "CreateTrail",
-    "DeleteChannel", "DeleteDashboard", "DeleteEventDataStore", "DeleteResourcePolicy", "DeleteTrail",
-    "DeregisterOrganizationDelegatedAdmin", "DescribeQuery", "DescribeTrails", "DisableFederation",
-    "EnableFederation", "GenerateQuery", "GetChannel", "GetDashboard", "GetEventConfiguration",
-    "GetEventDataStore", "GetEventSelectors", "GetImport", "GetInsightSelectors", "GetQueryResults",
-    "GetResourcePolicy", "GetTrail", "GetTrailStatus", "ListChannels", "ListDashboards", "ListEventDataStores",
-    "ListImportFailures", "ListImports", "ListInsightsData", "ListInsightsMetricData", "ListPublicKeys",
-    "ListQueries", "ListTags", "ListTrails", "LookupEvents", "PutEventConfiguration", "PutEventSelectors",
-    "PutInsightSelectors", "PutResourcePolicy", "RegisterOrganizationDelegatedAdmin", "RemoveTags",
-    "RestoreEventDataStore", "SearchSampleQueries", "StartDashboardRefresh", "StartEventDataStoreIngestion",
-    "StartImport", "StartLogging", "StartQuery", "StopEventDataStoreIngestion", "StopImport", "StopLogging",
-    "UpdateChannel", "UpdateDashboard", "UpdateEventDataStore", "UpdateTrail",
+    "AddTags",
+    "CancelQuery",
+    "CreateChannel",
+    "CreateDashboard",
+    "CreateEventDataStore",
+    "CreateTrail",
+    "DeleteChannel",
+    "DeleteDashboard",
+    "DeleteEventDataStore",
+    "DeleteResourcePolicy",
+    "DeleteTrail",
+    "DeregisterOrganizationDelegatedAdmin",
+    "DescribeQuery",
+    "DescribeTrails",
+    "DisableFederation",
+    "EnableFederation",
+    "GenerateQuery",
+    "GetChannel",
+    "GetDashboard",
+    "GetEventConfiguration",
+    "GetEventDataStore",
+    "GetEventSelectors",
+    "GetImport",
+    "GetInsightSelectors",
+    "GetQueryResults",
+    "GetResourcePolicy",
+    "GetTrail",
+    "GetTrailStatus",
+    "ListChannels",
+    "ListDashboards",
+    "ListEventDataStores",
+    "ListImportFailures",
+    "ListImports",
+    "ListInsightsData",
+    "ListInsightsMetricData",
+    "ListPublicKeys",
+    "ListQueries",
+    "ListTags",
+    "ListTrails",
+    "LookupEvents",
+    "PutEventConfiguration",
+    "PutEventSelectors",
+    "PutInsightSelectors",
+    "PutResourcePolicy",
+    "RegisterOrganizationDelegatedAdmin",
+    "RemoveTags",
+    "RestoreEventDataStore",
+    "SearchSampleQueries",
+    "StartDashboardRefresh",
+    "StartEventDataStoreIngestion",
+    "StartImport",
+    "StartLogging",
+    "StartQuery",
+    "StopEventDataStoreIngestion",
+    "StopImport",
+    "StopLogging",
+    "UpdateChannel",
+    "UpdateDashboard",
+    "UpdateEventDataStore",
+    "UpdateTrail",
 ];
 
 /// What a successful operation returns: its response body and the trail it acted on.
@@ -96,7 +143,11 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
     let request_id = uuid::Uuid::new_v4().to_string();
     let time = EventTime::now();
     let started = std::time::Instant::now();
-    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let op = target.strip_prefix(TARGET_PREFIX).unwrap_or("").to_string();
     let claimed = Claimed::from_parts(&parts);
 
@@ -121,7 +172,10 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
             // A known key with a bad signature is recorded in its account; an unknown key has no
             // account to record it in.
             if let (Some(p), Some(ready)) = (
-                claimed.access_key_id.as_deref().and_then(|k| state.directory().principal(k)),
+                claimed
+                    .access_key_id
+                    .as_deref()
+                    .and_then(|k| state.directory().principal(k)),
                 ready.as_ref(),
             ) {
                 let region = claimed.region.clone().filter(|r| cairn_model::Region::is_valid(r));
@@ -209,7 +263,8 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
         Err(_) => "error",
     };
     metrics::counter!("cairn_api_requests_total", "protocol" => "cloudtrail", "status" => status).increment(1);
-    metrics::histogram!("cairn_api_request_seconds", "protocol" => "cloudtrail").record(started.elapsed().as_secs_f64());
+    metrics::histogram!("cairn_api_request_seconds", "protocol" => "cloudtrail")
+        .record(started.elapsed().as_secs_f64());
     match response {
         Ok(body) => json_response(&body, &request_id),
         Err(e) => e.into_json_response(&request_id),
@@ -224,8 +279,11 @@ fn auth_error(e: &AuthError) -> ApiError {
             format!("Credential should be scoped to correct service: '{expected}'. "),
         )
         .with_status(StatusCode::FORBIDDEN),
-        AuthError::BadRegion => ApiError::client("InvalidSignatureException", "Credential should be scoped to a valid region. ")
-            .with_status(StatusCode::FORBIDDEN),
+        AuthError::BadRegion => ApiError::client(
+            "InvalidSignatureException",
+            "Credential should be scoped to a valid region. ",
+        )
+        .with_status(StatusCode::FORBIDDEN),
     }
 }
 
@@ -236,7 +294,11 @@ fn failed_call(op: &str, error: &ApiError, body: &[u8]) -> CallRecord {
         .map(|v| audit::lower_camel(&v));
     CallRecord {
         event_source: EVENT_SOURCE,
-        event_name: if op.is_empty() { "UnknownOperation".into() } else { op.chars().take(128).collect() },
+        event_name: if op.is_empty() {
+            "UnknownOperation".into()
+        } else {
+            op.chars().take(128).collect()
+        },
         read_only: is_read_only(op),
         management: true,
         request_parameters,
@@ -254,20 +316,35 @@ fn parse_request(parts: &Parts, target: &str, op: &str, body: &[u8]) -> Result<M
         ));
     }
     if target.is_empty() {
-        return Err(ApiError::client("UnknownOperationException", "The X-Amz-Target header is missing."));
+        return Err(ApiError::client(
+            "UnknownOperationException",
+            "The X-Amz-Target header is missing.",
+        ));
     }
     if op.is_empty() || !OPERATIONS.contains(&op) {
         return Err(ApiError::client(
             "UnknownOperationException",
-            format!("{} is not an operation of CloudTrail (2013-11-01).", target.chars().take(200).collect::<String>()),
+            format!(
+                "{} is not an operation of CloudTrail (2013-11-01).",
+                target.chars().take(200).collect::<String>()
+            ),
         ));
     }
-    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let media = content_type.split(';').next().unwrap_or("").trim();
-    if !media.eq_ignore_ascii_case("application/x-amz-json-1.1") && !media.eq_ignore_ascii_case("application/x-amz-json-1.0") {
+    if !media.eq_ignore_ascii_case("application/x-amz-json-1.1")
+        && !media.eq_ignore_ascii_case("application/x-amz-json-1.0")
+    {
         return Err(ApiError::client(
             "SerializationException",
-            format!("Content-Type must be application/x-amz-json-1.1, not {:?}.", content_type),
+            format!(
+                "Content-Type must be application/x-amz-json-1.1, not {:?}.",
+                content_type
+            ),
         ));
     }
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -275,15 +352,24 @@ fn parse_request(parts: &Parts, target: &str, op: &str, body: &[u8]) -> Result<M
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(ApiError::client("SerializationException", "The request body must be a JSON object.")),
-        Err(e) => Err(ApiError::client("SerializationException", format!("The request body is not valid JSON: {e}"))),
+        Ok(_) => Err(ApiError::client(
+            "SerializationException",
+            "The request body must be a JSON object.",
+        )),
+        Err(e) => Err(ApiError::client(
+            "SerializationException",
+            format!("The request body is not valid JSON: {e}"),
+        )),
     }
 }
 
 fn json_response(body: &Value, request_id: &str) -> Response {
     let mut resp = (StatusCode::OK, body.to_string()).into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-amz-json-1.1"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
     if let Ok(v) = HeaderValue::from_str(request_id) {
         h.insert("x-amzn-requestid", v);
     }

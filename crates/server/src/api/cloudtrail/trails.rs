@@ -77,7 +77,9 @@ fn visible(call: &Call<'_>, t: &TrailConfig) -> bool {
     let Some(org) = call.state.directory().organization() else {
         return false;
     };
-    t.is_organization_trail && t.account_id == org.management_account && org.member_accounts.iter().any(|a| a == call.account())
+    t.is_organization_trail
+        && t.account_id == org.management_account
+        && org.member_accounts.iter().any(|a| a == call.account())
 }
 
 /// Whether `t` shows in the request's region (its home region, or everywhere when multi-region).
@@ -90,19 +92,26 @@ fn in_region(call: &Call<'_>, t: &TrailConfig) -> bool {
 fn resolve(call: &Call<'_>, name_or_arn: &str) -> Result<Arc<TrailConfig>, ApiError> {
     let store = &call.ready.trails;
     if name_or_arn.starts_with("arn:") {
-        let Some((_, _, name)) = parse_trail_arn(name_or_arn) else {
+        let parsed = parse_trail_arn(name_or_arn);
+        // Permission comes first: a caller without it learns nothing, not even what is malformed.
+        call.authorize(name_or_arn)?;
+        let Some((_, _, name)) = parsed else {
             return Err(ApiError::client(
                 "CloudTrailARNInvalidException",
-                format!("Invalid trail ARN: {name_or_arn}. The ARN must look like arn:aws:cloudtrail:us-east-2:123456789012:trail/MyTrail."),
+                format!(
+                    "Invalid trail ARN: {name_or_arn}. The ARN must look like arn:aws:cloudtrail:us-east-2:123456789012:trail/MyTrail."
+                ),
             ));
         };
         validate::trail_name(name)?;
         let found = store.get(name_or_arn).filter(|t| visible(call, t));
-        call.authorize(name_or_arn)?;
         return found.ok_or_else(|| not_found(call, name_or_arn));
     }
-    validate::trail_name(name_or_arn)?;
     let home = trail_arn(call.region, call.account(), name_or_arn);
+    if let Err(invalid) = validate::trail_name(name_or_arn) {
+        call.authorize(&home)?;
+        return Err(invalid.into());
+    }
     let found = store.get(&home).or_else(|| {
         store
             .all()
@@ -253,7 +262,14 @@ fn already_exists(name: &str, account: &str) -> ApiError {
 }
 
 /// A trail named `name` of `account` that would be seen together with one in `region`.
-fn name_taken(trails: &[Arc<TrailConfig>], account: &str, name: &str, region: &str, multi_region: bool, except: Option<&str>) -> bool {
+fn name_taken(
+    trails: &[Arc<TrailConfig>],
+    account: &str,
+    name: &str,
+    region: &str,
+    multi_region: bool,
+    except: Option<&str>,
+) -> bool {
     trails.iter().any(|t| {
         t.account_id == account
             && t.name == name
@@ -264,10 +280,12 @@ fn name_taken(trails: &[Arc<TrailConfig>], account: &str, name: &str, region: &s
 
 async fn create_trail(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiError> {
     let name = input.required_str("Name", "InvalidTrailNameException")?.to_string();
-    validate::trail_name(&name)?;
     let arn = trail_arn(call.region, call.account(), &name);
     call.authorize(&arn)?;
-    let bucket = input.required_str("S3BucketName", "InvalidS3BucketNameException")?.to_string();
+    validate::trail_name(&name)?;
+    let bucket = input
+        .required_str("S3BucketName", "InvalidS3BucketNameException")?
+        .to_string();
     let prefix = input.str("S3KeyPrefix")?.filter(|p| !p.is_empty()).map(str::to_string);
     if let Some(p) = &prefix {
         validate::key_prefix(p)?;
@@ -282,7 +300,9 @@ async fn create_trail(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiErr
             "Multi-Region trail must include global service events.",
         ));
     }
-    let tags: Vec<Tag> = input.typed("TagsList", "InvalidTagParameterException")?.unwrap_or_default();
+    let tags: Vec<Tag> = input
+        .typed("TagsList", "InvalidTagParameterException")?
+        .unwrap_or_default();
     validate::tags(&tags)?;
     if tags.len() > validate::MAX_TAGS {
         return Err(tags_limit());
@@ -322,7 +342,10 @@ async fn create_trail(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiErr
             if name_taken(all, &account, &name, &region, multi, None) {
                 return Err(already_exists(&name, &account));
             }
-            let here = all.iter().filter(|t| t.account_id == account && t.home_region == region).count();
+            let here = all
+                .iter()
+                .filter(|t| t.account_id == account && t.home_region == region)
+                .count();
             if here >= max {
                 return Err(ApiError::client(
                     "MaximumNumberOfTrailsExceededException",
@@ -360,7 +383,14 @@ async fn update_trail(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiErr
     }
     if multi == Some(true)
         && !current.is_multi_region_trail
-        && name_taken(&call.ready.trails.all(), call.account(), &current.name, call.region, true, Some(&current.arn()))
+        && name_taken(
+            &call.ready.trails.all(),
+            call.account(),
+            &current.name,
+            call.region,
+            true,
+            Some(&current.arn()),
+        )
     {
         return Err(already_exists(&current.name, call.account()));
     }
@@ -402,7 +432,13 @@ async fn update_trail(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiErr
 async fn delete_trail(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiError> {
     let name = input.required_str("Name", "InvalidTrailNameException")?;
     let t = resolve_for_change(call, name)?;
-    if !call.ready.trails.delete(&t.arn()).await.map_err(|e| ApiError::from_log(&e))? {
+    if !call
+        .ready
+        .trails
+        .delete(&t.arn())
+        .await
+        .map_err(|e| ApiError::from_log(&e))?
+    {
         return Err(not_found(call, &t.arn()));
     }
     Ok(done_with(call, &t, json!({})))
@@ -430,7 +466,10 @@ fn describe_trails(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiError>
         for n in &names {
             if n.starts_with("arn:") {
                 if parse_trail_arn(n).is_none() {
-                    return Err(ApiError::client("CloudTrailARNInvalidException", format!("Invalid trail ARN: {n}.")));
+                    return Err(ApiError::client(
+                        "CloudTrailARNInvalidException",
+                        format!("Invalid trail ARN: {n}."),
+                    ));
                 }
             } else {
                 validate::trail_name(n)?;
@@ -440,7 +479,9 @@ fn describe_trails(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiError>
             .filter(|t| {
                 let arn = t.arn();
                 // Names match trails of this region; other regions' trails need their ARN.
-                names.iter().any(|n| *n == arn || (*n == t.name && t.home_region == call.region))
+                names
+                    .iter()
+                    .any(|n| *n == arn || (*n == t.name && t.home_region == call.region))
             })
             .map(|t| trail_shape(t))
             .collect()
@@ -452,9 +493,10 @@ fn list_trails(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiError> {
     call.authorize("*")?;
     let after = match input.str("NextToken")? {
         None | Some("") => None,
-        Some(tok) => Some(decode_token(tok).ok_or_else(|| {
-            ApiError::client("InvalidNextTokenException", "The NextToken is not valid.")
-        })?),
+        Some(tok) => Some(
+            decode_token(tok)
+                .ok_or_else(|| ApiError::client("InvalidNextTokenException", "The NextToken is not valid."))?,
+        ),
     };
     let visible_trails: Vec<Arc<TrailConfig>> = call
         .ready
@@ -484,7 +526,10 @@ fn decode_token(t: &str) -> Option<String> {
     if t.len() % 2 != 0 || t.len() > 2048 {
         return None;
     }
-    let bytes: Option<Vec<u8>> = (0..t.len()).step_by(2).map(|i| u8::from_str_radix(t.get(i..i + 2)?, 16).ok()).collect();
+    let bytes: Option<Vec<u8>> = (0..t.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(t.get(i..i + 2)?, 16).ok())
+        .collect();
     String::from_utf8(bytes?).ok()
 }
 
@@ -706,7 +751,11 @@ async fn remove_tags(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiErro
     call.ready
         .trails
         .update(arn, |t| {
-            t.tags.retain(|x| !tags.iter().any(|r| r.key == x.key && (r.value.is_none() || r.value == x.value)));
+            t.tags.retain(|x| {
+                !tags
+                    .iter()
+                    .any(|r| r.key == x.key && (r.value.is_none() || r.value == x.value))
+            });
             Ok::<_, ApiError>(())
         })
         .await?
@@ -720,7 +769,9 @@ fn list_tags(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiError> {
         .filter(|l| !l.is_empty())
         .ok_or_else(|| ApiError::invalid_parameter("ResourceIdList is required."))?;
     if arns.len() > 20 {
-        return Err(ApiError::invalid_parameter("ResourceIdList can name at most 20 resources."));
+        return Err(ApiError::invalid_parameter(
+            "ResourceIdList can name at most 20 resources.",
+        ));
     }
     let mut list = Vec::with_capacity(arns.len());
     for arn in &arns {

@@ -34,6 +34,18 @@ impl S3Access for Access<'_> {
 
 pub async fn serve(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body) -> Response {
     let request_id = uuid::Uuid::new_v4().simple().to_string().to_uppercase()[..16].to_string();
+    let mut response = answer(state, conn, parts, body, &request_id).await;
+    // Every S3 response carries its request id, errors before authentication included.
+    if !response.headers().contains_key("x-amz-request-id")
+        && let Ok(v) = axum::http::HeaderValue::from_str(&request_id)
+    {
+        response.headers_mut().insert("x-amz-request-id", v);
+    }
+    response
+}
+
+async fn answer(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body, request_id: &str) -> Response {
+    let request_id = request_id.to_string();
     let time = EventTime::now();
     let started = std::time::Instant::now();
     let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
@@ -166,7 +178,9 @@ fn auth_error(e: &AuthError, claimed: &Claimed, request_id: &str) -> Response {
         ),
         AuthError::Signature(SigError::Mismatch) => (StatusCode::FORBIDDEN, "SignatureDoesNotMatch", e_msg(e)),
         AuthError::Signature(SigError::Expired(_)) => (StatusCode::FORBIDDEN, "RequestTimeTooSkewed", e_msg(e)),
-        AuthError::Signature(_) | AuthError::BadRegion => (StatusCode::BAD_REQUEST, "AuthorizationHeaderMalformed", e_msg(e)),
+        AuthError::Signature(_) | AuthError::BadRegion => {
+            (StatusCode::BAD_REQUEST, "AuthorizationHeaderMalformed", e_msg(e))
+        }
         AuthError::WrongService { .. } => (
             StatusCode::BAD_REQUEST,
             "AuthorizationHeaderMalformed",
