@@ -668,7 +668,7 @@ mod tests {
         );
         for p in [single, array] {
             assert_eq!(
-                evaluate(&[p.clone()], "s3:GetObject", "arn:aws:s3:::b/k"),
+                evaluate(std::slice::from_ref(&p), "s3:GetObject", "arn:aws:s3:::b/k"),
                 Decision::Allow
             );
             assert_eq!(

@@ -523,7 +523,7 @@ fn encode_token(s: &str) -> String {
 }
 
 fn decode_token(t: &str) -> Option<String> {
-    if t.len() % 2 != 0 || t.len() > 2048 {
+    if !t.len().is_multiple_of(2) || t.len() > 2048 {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..t.len())
