@@ -23,13 +23,7 @@ fn start(dir: &std::path::Path) -> (Proc, String) {
         .env("CAIRN_ROOT_SECRET_ACCESS_KEY", SECRET)
         .env("CAIRN_DEFAULT_ACCOUNT_ID", "444455556666")
         .env("CAIRN_MAX_TRAILS_PER_REGION", "1000");
-    let p = Proc::spawn(cmd);
-    let line = p.line(Duration::from_secs(60)).expect("cairn prints its address");
-    let addr = line
-        .strip_prefix("cairn listening on http://")
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
+    let (p, addr) = crate::serve::spawn_server(cmd);
     wait_for("/health", Duration::from_secs(60), || {
         matches!(http_get(&addr, "/health"), Ok((200, _))).then_some(())
     });

@@ -7,6 +7,11 @@ use crate::{Proc, cairn, http_get, wait_for};
 fn start(dir: &std::path::Path) -> (Proc, String) {
     let mut cmd = cairn();
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(dir);
+    spawn_server(cmd)
+}
+
+/// Spawns `cmd` (a `cairn serve` on port 0) and returns it with the address it printed.
+pub fn spawn_server(cmd: std::process::Command) -> (Proc, String) {
     let p = Proc::spawn(cmd);
     let line = p.line(Duration::from_secs(60)).expect("cairn prints its address");
     let addr = line

@@ -87,18 +87,23 @@ impl ApiError {
 
     /// The JSON 1.1 response.
     pub fn into_json_response(self, request_id: &str) -> Response {
-        let body = serde_json::json!({ "__type": self.code, "message": self.message }).to_string();
-        let mut resp = (self.status, body).into_response();
-        let h = resp.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/x-amz-json-1.1"),
-        );
-        if let Ok(v) = HeaderValue::from_str(request_id) {
-            h.insert("x-amzn-requestid", v);
-        }
-        resp
+        let body = serde_json::json!({ "__type": self.code, "message": self.message });
+        json_response(self.status, &body, request_id)
     }
+}
+
+/// A JSON 1.1 response with its request id.
+pub fn json_response(status: StatusCode, body: &serde_json::Value, request_id: &str) -> Response {
+    let mut resp = (status, body.to_string()).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    resp
 }
 
 impl std::fmt::Display for ApiError {

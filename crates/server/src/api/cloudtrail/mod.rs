@@ -8,13 +8,13 @@ mod trails;
 
 use axum::body::Body;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{Method, StatusCode, header};
+use axum::response::Response;
 use cairn_model::{EventTime, Resource};
 use serde_json::{Map, Value};
 
 use super::caller::{self, AuthError, Claimed};
-use super::error::ApiError;
+use super::error::{ApiError, json_response};
 use crate::audit::{self, CallRecord};
 use crate::auth::identity::Principal;
 use crate::auth::policy::Decision;
@@ -221,34 +221,25 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
         _ => None,
     };
     let read_only = is_read_only(&op);
-    let (record, response) = match result {
+    let mut record = CallRecord {
+        event_source: EVENT_SOURCE,
+        event_name,
+        read_only,
+        management: true,
+        request_parameters,
+        ..CallRecord::default()
+    };
+    let response = match result {
         Ok(done) => {
-            let response_elements = (!read_only)
+            record.response_elements = (!read_only)
                 .then(|| audit::lower_camel(&done.body))
                 .filter(|v| v.as_object().is_some_and(|o| !o.is_empty()));
-            let record = CallRecord {
-                event_source: EVENT_SOURCE,
-                event_name,
-                read_only,
-                management: true,
-                request_parameters,
-                response_elements,
-                resources: done.resource.into_iter().collect(),
-                ..CallRecord::default()
-            };
-            (record, Ok(done.body))
+            record.resources = done.resource.into_iter().collect();
+            Ok(done.body)
         }
         Err(e) => {
-            let record = CallRecord {
-                event_source: EVENT_SOURCE,
-                event_name,
-                read_only,
-                management: true,
-                request_parameters,
-                error: Some((e.code.clone(), e.message.clone())),
-                ..CallRecord::default()
-            };
-            (record, Err(e))
+            record.error = Some((e.code.clone(), e.message.clone()));
+            Err(e)
         }
     };
     let ctx = caller::context(&parts, conn, &region, &request_id, time);
@@ -266,7 +257,7 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
     metrics::histogram!("cairn_api_request_seconds", "protocol" => "cloudtrail")
         .record(started.elapsed().as_secs_f64());
     match response {
-        Ok(body) => json_response(&body, &request_id),
+        Ok(body) => json_response(StatusCode::OK, &body, &request_id),
         Err(e) => e.into_json_response(&request_id),
     }
 }
@@ -361,19 +352,6 @@ fn parse_request(parts: &Parts, target: &str, op: &str, body: &[u8]) -> Result<M
             format!("The request body is not valid JSON: {e}"),
         )),
     }
-}
-
-fn json_response(body: &Value, request_id: &str) -> Response {
-    let mut resp = (StatusCode::OK, body.to_string()).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-amz-json-1.1"),
-    );
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert("x-amzn-requestid", v);
-    }
-    resp
 }
 
 /// The `resources` entry of an event about a trail.
