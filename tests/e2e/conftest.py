@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import ssl
 import signal
 import socket
 import subprocess
@@ -201,7 +202,9 @@ def moto_url() -> str:
 # The server
 # ---------------------------------------------------------------------------------------------
 
-LISTEN_RE = re.compile(r"cairn listening on (http://127\.0\.0\.1:\d+)")
+LISTEN_RE = re.compile(r"cairn listening on (https?://127\.0\.0\.1:\d+)")
+# The TLS tests use a self-signed certificate.
+_UNVERIFIED = ssl._create_unverified_context()
 
 
 class CairnServer:
@@ -262,7 +265,7 @@ class CairnServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"cairn exited with {self.proc.returncode}: {self.stderr_text()}")
             try:
-                with urllib.request.urlopen(self.url + "/health", timeout=5) as r:
+                with urllib.request.urlopen(self.url + "/health", timeout=5, context=_UNVERIFIED) as r:
                     if r.status == 200:
                         return self
             except urllib.error.HTTPError as e:
@@ -310,7 +313,7 @@ class CairnServer:
 
     def healthy(self) -> bool:
         try:
-            with urllib.request.urlopen(self.url + "/health", timeout=5) as r:
+            with urllib.request.urlopen(self.url + "/health", timeout=5, context=_UNVERIFIED) as r:
                 return r.status == 200
         except Exception:
             return False
@@ -355,7 +358,7 @@ class CairnServer:
                      connect_timeout=10, read_timeout=60)
         return boto3.session.Session().client(
             service, endpoint_url=self.url, region_name=region, aws_access_key_id=ident.key,
-            aws_secret_access_key=ident.secret, config=cfg,
+            aws_secret_access_key=ident.secret, config=cfg, verify=not self.url.startswith("https"),
         )
 
     def ct(self, who: str | Identity = "alpha_admin", region: str = "us-east-1"):

@@ -298,4 +298,34 @@ mod tests {
         s.segment_store = "ftp://x".into();
         assert!(s.log_config().is_err());
     }
+
+    #[test]
+    fn the_readme_identity_example_is_valid() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find("```toml\n[[accounts]]")
+            .expect("the README shows an identity config")
+            + 8;
+        let toml = &readme[start..start + readme[start..].find("```").unwrap()];
+        let s: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string(toml))
+            .extract()
+            .unwrap();
+        assert_eq!(s.accounts.len(), 2);
+        let dir = cairn_server::auth::identity::Directory::build(&s.accounts, s.organization.as_ref()).unwrap();
+        let ops = dir.principal("AKIAPLATFORMOPS00001").unwrap();
+        use cairn_server::auth::policy::Decision;
+        assert_eq!(
+            ops.authorize(
+                "cloudtrail:DeleteTrail",
+                "arn:aws:cloudtrail:us-east-1:111111111111:trail/t"
+            ),
+            Decision::ExplicitDeny
+        );
+        let auditor = dir.principal("AKIAPLATFORMAUDIT001").unwrap();
+        assert_eq!(auditor.authorize("cloudtrail:CreateTrail", "*"), Decision::ImplicitDeny);
+        assert_eq!(auditor.authorize("cloudtrail:DescribeTrails", "*"), Decision::Allow);
+        // Secrets never show in Debug output.
+        assert!(!format!("{s:?}").contains("change-me"));
+    }
 }
