@@ -216,3 +216,21 @@ def test_request_ids_match_headers_cli(fresh_server):
     assert ev["requestID"] == m[-1]
     assert ev["userAgent"].startswith("aws-cli/")
     assert ev["eventName"] == "DescribeTrails"
+
+
+@pytest.mark.skipif(BUCKET_BACKEND != "local", reason="needs Cairn's own S3 facade")
+def test_s3_bad_signature_with_known_key_is_recorded(fresh_server):
+    srv = fresh_server
+    bucket = srv.make_bucket("alpha_admin")
+    good = IDS["alpha_admin"]
+    wrong = srv.s3(Identity("w", ALPHA, good.key, "not-the-right-secret-0000000000", "admin"))
+    with pytest.raises(ClientError) as exc:
+        wrong.list_objects_v2(Bucket=bucket)
+    assert exc.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+    rid = exc.value.response["ResponseMetadata"]["RequestId"]
+    (event,) = [e for e in srv.dump() if e.get("requestID") == rid]
+    assert event["eventSource"] == "s3.amazonaws.com"
+    assert event["eventName"] == "ListObjects"
+    assert event["errorCode"] == "SignatureDoesNotMatch"
+    assert event["userIdentity"]["accessKeyId"] == good.key
+    assert event["requestParameters"]["bucketName"] == bucket

@@ -31,7 +31,14 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(60),
         ))
         // 503 while starting is expected; handlers log their own real failures.
-        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(Level::DEBUG)))
+        .layer(
+            TraceLayer::new_for_http()
+                // The path only: a presigned URL's query is a bearer credential and stays out of logs.
+                .make_span_with(
+                    |req: &Request| tracing::debug_span!("request", method = %req.method(), path = %req.uri().path()),
+                )
+                .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
+        )
         .with_state(state)
 }
 

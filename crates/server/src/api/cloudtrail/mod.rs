@@ -363,3 +363,71 @@ pub fn trail_resource(account: &str, arn: &str) -> Resource {
         ..Resource::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parts(method: &str, path: &str, content_type: &str) -> Parts {
+        let (parts, ()) = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(())
+            .unwrap()
+            .into_parts();
+        parts
+    }
+
+    #[test]
+    fn envelope_errors() {
+        let ok = parts("POST", "/", "application/x-amz-json-1.1");
+        let target = |op: &str| format!("{TARGET_PREFIX}{op}");
+        assert!(
+            parse_request(&ok, &target("ListTrails"), "ListTrails", b"")
+                .unwrap()
+                .is_empty()
+        );
+        assert!(parse_request(&ok, &target("ListTrails"), "ListTrails", b" {\"NextToken\":\"x\"} ").is_ok());
+        let code = |p: &Parts, t: &str, op: &str, body: &[u8]| parse_request(p, t, op, body).unwrap_err().code;
+        assert_eq!(code(&ok, "", "", b"{}"), "UnknownOperationException");
+        assert_eq!(code(&ok, &target("Nope"), "Nope", b"{}"), "UnknownOperationException");
+        assert_eq!(
+            code(&ok, &target("ListTrails"), "ListTrails", b"{"),
+            "SerializationException"
+        );
+        assert_eq!(
+            code(&ok, &target("ListTrails"), "ListTrails", b"[1]"),
+            "SerializationException"
+        );
+        let json = parts("POST", "/", "application/json");
+        assert_eq!(
+            code(&json, &target("ListTrails"), "ListTrails", b"{}"),
+            "SerializationException"
+        );
+        let get = parts("GET", "/", "application/x-amz-json-1.1");
+        assert_eq!(
+            code(&get, &target("ListTrails"), "ListTrails", b"{}"),
+            "UnknownOperationException"
+        );
+    }
+
+    proptest! {
+        /// Whatever arrives, the envelope check answers a client error or a JSON object; never a
+        /// panic, never a server fault.
+        #[test]
+        fn any_request_gets_a_client_answer(
+            body in prop::collection::vec(any::<u8>(), 0..512),
+            op in prop_oneof![Just("ListTrails".to_string()), "[A-Za-z]{0,20}"],
+            content_type in prop_oneof![Just("application/x-amz-json-1.1".to_string()), "[ -~]{0,40}"],
+        ) {
+            let p = parts("POST", "/", &content_type);
+            let target = format!("{TARGET_PREFIX}{op}");
+            match parse_request(&p, &target, &op, &body) {
+                Ok(m) => prop_assert!(serde_json::to_string(&m).is_ok()),
+                Err(e) => prop_assert!(e.status.is_client_error()),
+            }
+        }
+    }
+}

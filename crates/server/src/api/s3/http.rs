@@ -67,7 +67,17 @@ async fn answer(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body, req
         Ok(a) => a,
         Err(e) => {
             metrics::counter!("cairn_api_auth_failures_total", "protocol" => "s3").increment(1);
-            return auth_error(&e, &claimed, &request_id);
+            let (status, code, message) = auth_failure(&e, &claimed);
+            let failure = Failure {
+                code,
+                message: &message,
+                request_id: &request_id,
+                time,
+            };
+            if let Err(refused) = record_auth_failure(state, conn, &parts, &body, &claimed, failure).await {
+                return refused;
+            }
+            return error_response(status, code, &message, &request_id);
         }
     };
     let Some(ready) = state.ready() else {
@@ -163,13 +173,105 @@ async fn answer(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body, req
     outcome.response
 }
 
+/// Refuses everything: describes a request without letting it do anything.
+struct DenyAll<'a>(&'a str);
+
+impl S3Access for DenyAll<'_> {
+    fn account_id(&self) -> &str {
+        self.0
+    }
+
+    fn allowed(&self, _: &str, _: &str) -> bool {
+        false
+    }
+}
+
+/// A call signed with a known key but not authenticated is recorded in that key's account (an
+/// unknown key has no account to record it in). The operation is named by running the request
+/// with every permission refused.
+async fn record_auth_failure(
+    state: &AppState,
+    conn: &ConnInfo,
+    parts: &Parts,
+    body: &bytes::Bytes,
+    claimed: &Claimed,
+    failure: Failure<'_>,
+) -> Result<(), Response> {
+    let Failure {
+        code,
+        message,
+        request_id,
+        time,
+    } = failure;
+    let principal = claimed
+        .access_key_id
+        .as_deref()
+        .and_then(|k| state.directory().principal(k));
+    let region = claimed.region.clone().filter(|r| cairn_model::Region::is_valid(r));
+    let (Some(principal), Some(region), Some(ready), Some(buckets)) =
+        (principal, region, state.ready(), state.destinations().local().cloned())
+    else {
+        return Ok(());
+    };
+    let (method, uri, headers, body) = (
+        parts.method.clone(),
+        parts.uri.clone(),
+        parts.headers.clone(),
+        body.clone(),
+    );
+    let (account, rid, reg) = (principal.account_id.clone(), request_id.to_string(), region.clone());
+    let described = tokio::task::spawn_blocking(move || {
+        let query = sigv4::parse_query(uri.query().unwrap_or(""));
+        let req = S3Request {
+            method: &method,
+            path: uri.path(),
+            query: &query,
+            headers: &headers,
+            body: &body,
+            region: &reg,
+            request_id: &rid,
+        };
+        handle(&buckets, &req, &DenyAll(&account)).audit
+    })
+    .await;
+    let Ok(a) = described else { return Ok(()) };
+    let record = CallRecord {
+        event_source: EVENT_SOURCE,
+        event_name: a.event_name,
+        read_only: a.read_only,
+        management: a.management,
+        request_parameters: Some(a.request_parameters),
+        error: Some((code.to_string(), message.to_string())),
+        ..CallRecord::default()
+    };
+    let ctx = caller::context(parts, conn, &region, request_id, time);
+    let event = audit::event(&ctx, &principal, record);
+    audit::record(&ready.log, &event).await.map_err(|e| {
+        tracing::error!(error = %e, "cannot record an S3 call; refusing to answer it");
+        error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "Cairn cannot record this request right now; try again shortly.",
+            request_id,
+        )
+    })
+}
+
+/// An authentication failure, for its audit record.
+struct Failure<'a> {
+    code: &'static str,
+    message: &'a str,
+    request_id: &'a str,
+    time: EventTime,
+}
+
 fn claimed_presigned(parts: &Parts) -> bool {
     parts.uri.query().is_some_and(|q| q.contains("X-Amz-Signature="))
 }
 
-/// Authentication failures, in S3's vocabulary.
-fn auth_error(e: &AuthError, claimed: &Claimed, request_id: &str) -> Response {
-    let (status, code, message) = match e {
+/// Authentication failures, in S3's vocabulary: status, code and message.
+fn auth_failure(e: &AuthError, claimed: &Claimed) -> (StatusCode, &'static str, String) {
+    match e {
         AuthError::Signature(SigError::Missing) => (StatusCode::FORBIDDEN, "AccessDenied", e_msg(e)),
         AuthError::Signature(SigError::UnknownKey(_)) => (
             StatusCode::FORBIDDEN,
@@ -189,8 +291,7 @@ fn auth_error(e: &AuthError, claimed: &Claimed, request_id: &str) -> Response {
                 claimed.service.as_deref().unwrap_or("")
             ),
         ),
-    };
-    error_response(status, code, &message, request_id)
+    }
 }
 
 fn e_msg(e: &AuthError) -> String {
