@@ -10,7 +10,9 @@ pub mod auth;
 pub mod buckets;
 pub mod client;
 pub mod destinations;
+pub mod history;
 pub mod listener;
+pub mod secrets;
 pub mod trails;
 
 use std::net::SocketAddr;
@@ -22,6 +24,7 @@ use tokio::sync::watch;
 
 use crate::auth::identity::Directory;
 use crate::destinations::Destinations;
+use crate::history::TokenSealer;
 use crate::listener::{ConnInfo, PlainListener, TlsListener};
 use crate::trails::TrailStore;
 
@@ -30,6 +33,16 @@ use crate::trails::TrailStore;
 pub struct Ready {
     pub log: EventLog,
     pub trails: Arc<TrailStore>,
+    pub tokens: TokenSealer,
+}
+
+impl Ready {
+    /// Loads what the API needs from the opened log and its data directory.
+    pub async fn open(log: EventLog) -> Result<Ready, Box<dyn std::error::Error + Send + Sync>> {
+        let trails = Arc::new(TrailStore::load(log.catalog().clone()).await?);
+        let tokens = TokenSealer::open(log.data_dir())?;
+        Ok(Ready { log, trails, tokens })
+    }
 }
 
 /// Limits and switches of the API.

@@ -12,7 +12,6 @@ use cairn_server::auth::sigv4;
 use cairn_server::buckets::LocalBuckets;
 use cairn_server::client::CloudTrailClient;
 use cairn_server::destinations::Destinations;
-use cairn_server::trails::TrailStore;
 use cairn_server::{ApiOptions, AppState, Ready};
 use serde_json::json;
 use tokio::sync::watch;
@@ -94,13 +93,10 @@ async fn start_server(
     tokio::task::JoinHandle<std::io::Result<()>>,
 )> {
     let log = EventLog::open(dir, bench_config()).await?;
-    let trails = Arc::new(TrailStore::load(log.catalog().clone()).await?);
+    let ready = Ready::open(log.clone()).await.map_err(|e| anyhow::anyhow!(e))?;
     let buckets = LocalBuckets::open(&dir.join("buckets"))?;
     buckets.create_bucket("bench-bucket", ACCOUNT, "us-east-1")?;
-    let (_ready_tx, ready_rx) = watch::channel(Some(Ready {
-        log: log.clone(),
-        trails,
-    }));
+    let (_ready_tx, ready_rx) = watch::channel(Some(ready));
     let state = AppState::new(
         ready_rx,
         None,

@@ -9,7 +9,6 @@ use cairn_log::EventLog;
 use cairn_server::auth::identity::{self, AccessKeyConfig, AccountConfig, Directory};
 use cairn_server::buckets::LocalBuckets;
 use cairn_server::destinations::Destinations;
-use cairn_server::trails::TrailStore;
 use cairn_server::{ApiOptions, AppState, Ready};
 use tokio::sync::watch;
 
@@ -87,18 +86,15 @@ pub fn run(mut settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
         };
-        let trails = match TrailStore::load(log.catalog().clone()).await {
-            Ok(t) => Arc::new(t),
+        let ready = match Ready::open(log.clone()).await {
+            Ok(r) => r,
             Err(e) => {
                 let _ = stop_tx.send(true);
                 let _ = server.await;
-                return Err(e).context("cannot load the trails");
+                return Err(anyhow::anyhow!(e)).context("cannot load the trails and keys");
             }
         };
-        let _ = ready_tx.send(Some(Ready {
-            log: log.clone(),
-            trails,
-        }));
+        let _ = ready_tx.send(Some(ready));
         tracing::info!("ready");
 
         shutdown_signal().await;

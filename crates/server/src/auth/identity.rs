@@ -2,7 +2,6 @@
 //! the `CAIRN_ROOT_*` variables), or bootstrapped on first start.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -374,15 +373,9 @@ pub fn bootstrap(data_dir: &Path, account_id: Option<&str>) -> std::io::Result<(
         access_key_id: key.id,
         secret_access_key: key.secret,
     };
-    std::fs::create_dir_all(data_dir)?;
-    let tmp = data_dir.join(".root-credentials.json.tmp");
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(&tmp)?;
-    f.write_all(serde_json::to_string_pretty(&b).expect("serializable").as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, &path)?;
+    crate::secrets::write_private(
+        &path,
+        serde_json::to_string_pretty(&b).expect("serializable").as_bytes(),
+    )?;
     Ok((b, true))
 }

@@ -4,6 +4,7 @@
 //! Every call, answered or refused, is recorded in the event log before the answer leaves.
 
 mod input;
+mod lookup;
 mod trails;
 
 use axum::body::Body;
@@ -99,7 +100,7 @@ pub struct Done {
 }
 
 impl Done {
-    fn new(body: Value) -> Done {
+    pub(crate) fn new(body: Value) -> Done {
         Done { body, resource: None }
     }
 }
@@ -207,6 +208,7 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
     };
     let parsed = parse_request(&parts, target, &op, &body);
     let result = match &parsed {
+        Ok(input) if op == "LookupEvents" => lookup::lookup_events(&call, &input::Input(input)).await,
         Ok(input) => trails::dispatch(&call, input).await,
         Err(e) => Err(e.clone()),
     };

@@ -1,0 +1,152 @@
+//! LookupEvents: the event history of the caller's account in the request's region, newest first,
+//! management events (or, with `EventCategory=insight`, insight events), one attribute filter.
+
+use cairn_log::ScanRequest;
+use cairn_model::{EventTime, LookupAttribute, LookupFilter};
+use serde_json::{Value, json};
+
+use super::input::Input;
+use super::{Call, Done};
+use crate::api::error::ApiError;
+
+/// CloudTrail's default and largest page.
+const MAX_RESULTS: u64 = 50;
+
+fn attributes(input: &Input<'_>) -> Result<Option<LookupFilter>, ApiError> {
+    let invalid = |m: &str| ApiError::client("InvalidLookupAttributesException", m);
+    let Some(list) = input.0.get("LookupAttributes").filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let list = list
+        .as_array()
+        .ok_or_else(|| invalid("LookupAttributes must be a list."))?;
+    match list.as_slice() {
+        [] => Ok(None),
+        [one] => {
+            let key = one.get("AttributeKey").and_then(Value::as_str).unwrap_or_default();
+            let value = one.get("AttributeValue").and_then(Value::as_str).unwrap_or_default();
+            let attribute: LookupAttribute = key.parse().map_err(|_| {
+                invalid(&format!(
+                    "{key:?} is not a lookup attribute; use EventId, EventName, ReadOnly, Username, ResourceType, ResourceName, EventSource or AccessKeyId."
+                ))
+            })?;
+            if value.is_empty() || value.chars().count() > 2000 {
+                return Err(invalid("AttributeValue must be 1 to 2000 characters."));
+            }
+            Ok(Some(LookupFilter::new(attribute, value)))
+        }
+        _ => Err(invalid("You cannot specify more than one lookup attribute.")),
+    }
+}
+
+/// Epoch seconds to milliseconds: a start rounds up and an end down, so both stay inclusive.
+fn millis(secs: f64, round_up: bool) -> i64 {
+    let ms = secs * 1000.0;
+    (if round_up { ms.ceil() } else { ms.floor() }) as i64
+}
+
+pub async fn lookup_events(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiError> {
+    call.authorize("*")?;
+    let filter = attributes(input)?;
+    let start = input.timestamp("StartTime")?;
+    let end = input.timestamp("EndTime")?;
+    if let (Some(s), Some(e)) = (start, end)
+        && s > e
+    {
+        return Err(ApiError::client(
+            "InvalidTimeRangeException",
+            "Start time must be earlier than or equal to the end time.",
+        ));
+    }
+    let insight = match input.str("EventCategory")? {
+        None => false,
+        Some("insight") => true,
+        Some(other) => {
+            return Err(ApiError::client(
+                "InvalidEventCategoryException",
+                format!("EventCategory {other:?} is not valid; the only value is insight."),
+            ));
+        }
+    };
+    let max = match input.0.get("MaxResults").filter(|v| !v.is_null()) {
+        None => MAX_RESULTS,
+        Some(v) => match v.as_u64() {
+            Some(n @ 1..=MAX_RESULTS) => n,
+            _ => {
+                return Err(ApiError::client(
+                    "InvalidMaxResultsException",
+                    format!("MaxResults must be from 1 to {MAX_RESULTS}, not {v}."),
+                ));
+            }
+        },
+    };
+    let start = start.map_or(EventTime::MIN, |s| EventTime::from_millis(millis(s, true)));
+    let end = end.map_or(EventTime::MAX, |e| EventTime::from_millis(millis(e, false)));
+
+    // A token binds everything that shapes the result, the caller's account and region included.
+    let binding = format!(
+        "{}\n{}\n{:?}\n{}\n{}\n{insight}",
+        call.account(),
+        call.region,
+        filter.as_ref().map(|f| (f.attribute.as_str(), f.value.as_str())),
+        start.millis(),
+        end.millis()
+    );
+    let after = match input.str("NextToken")? {
+        None | Some("") => None,
+        Some(token) => Some(call.ready.tokens.open_token(token, &binding).ok_or_else(|| {
+            ApiError::client(
+                "InvalidNextTokenException",
+                "The NextToken is not valid, or was issued for other parameters.",
+            )
+        })?),
+    };
+    let req = ScanRequest {
+        start,
+        end,
+        filter,
+        categories: Some(vec![if insight { "Insight" } else { "Management" }.to_string()]),
+        limit: max as usize,
+        after,
+        ..ScanRequest::new(call.account(), call.region)
+    };
+    let page = call.ready.log.scan(&req).await.map_err(|e| ApiError::from_log(&e))?;
+    let events: Vec<Value> = page.events.iter().map(|e| history_event(&e.record)).collect();
+    let mut body = json!({ "Events": events });
+    if let Some(next) = page.next {
+        body["NextToken"] = json!(call.ready.tokens.seal(next, &binding));
+    }
+    Ok(Done::new(body))
+}
+
+/// One entry of `Events`.
+fn history_event(r: &cairn_model::EventRecord) -> Value {
+    let ix = r.index();
+    let mut v = json!({
+        "EventId": ix.event_id,
+        "EventTime": ix.event_time.millis() as f64 / 1000.0,
+        "Resources": ix.resources.iter().map(|res| {
+            let mut o = json!({});
+            if let Some(t) = &res.resource_type { o["ResourceType"] = json!(t); }
+            if let Some(n) = &res.name { o["ResourceName"] = json!(n); }
+            o
+        }).collect::<Vec<_>>(),
+        "CloudTrailEvent": r.json(),
+    });
+    if let Some(n) = &ix.event_name {
+        v["EventName"] = json!(n);
+    }
+    if let Some(ro) = ix.read_only {
+        v["ReadOnly"] = json!(ro.to_string());
+    }
+    if let Some(k) = &ix.access_key_id {
+        v["AccessKeyId"] = json!(k);
+    }
+    if let Some(s) = &ix.event_source {
+        v["EventSource"] = json!(s);
+    }
+    if let Some(u) = &ix.username {
+        v["Username"] = json!(u);
+    }
+    v
+}

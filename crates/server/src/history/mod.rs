@@ -1,0 +1,6 @@
+//! The event history: LookupEvents over the event log (management and insight events of one
+//! account and region, newest first), with pagination tokens clients cannot forge.
+
+pub mod token;
+
+pub use token::TokenSealer;
