@@ -22,6 +22,7 @@ Examples:
   cairn serve --listen 0.0.0.0:7401 --data-dir /var/lib/cairn
   CAIRN_RETENTION=30d cairn serve --config /etc/cairn.toml
   cairn verify --data-dir /var/lib/cairn       check every WAL file and segment
+  cairn lookup --lookup-attribute EventName=CreateTrail --start-time 24h --output csv
   cairn bench --quick                          measure this machine in about a minute";
 
 #[derive(Parser)]
@@ -51,6 +52,11 @@ enum Command {
     ///
     /// Exits 0 when everything verifies, 1 when damage is found (each problem names its file).
     Verify(cmd::verify::Args),
+    /// Look up the event history of a running server (LookupEvents), as a table, JSON or CSV.
+    ///
+    /// Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, else from the data
+    /// directory's bootstrap credentials. All pages are followed unless --max-items stops them.
+    Lookup(cmd::lookup::Args),
     /// Print every stored event in arrival order as JSON lines (no server needed; stop the server
     /// first, since it holds the data directory's lock).
     Dump(cmd::dump::Args),
@@ -80,6 +86,7 @@ fn main() -> std::process::ExitCode {
             Command::Verify(args) => cmd::verify::run(settings, args),
             Command::Bench(args) => cmd::bench::run(settings, args),
             Command::Dump(args) => cmd::dump::run(settings, args),
+            Command::Lookup(args) => cmd::lookup::run(settings, args),
             Command::TestWriter(args) => cmd::test_writer::run(settings, args),
             Command::TestPutObject(args) => cmd::test_put_object::run(settings, args),
         }

@@ -53,6 +53,7 @@ impl CloudTrailClient {
             .to_string();
         CloudTrailClient {
             http: reqwest::Client::builder()
+                .user_agent(concat!("cairn/", env!("CARGO_PKG_VERSION")))
                 .pool_max_idle_per_host(256)
                 .build()
                 .expect("an HTTP client without custom TLS settings always builds"),

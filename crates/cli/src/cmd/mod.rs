@@ -1,6 +1,7 @@
 pub mod bench;
 pub mod bench_api;
 pub mod dump;
+pub mod lookup;
 pub mod serve;
 pub mod test_put_object;
 pub mod test_writer;
