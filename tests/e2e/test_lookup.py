@@ -89,3 +89,34 @@ def test_max_results_zero_is_refused(server):
     rc, _, err = server.cli("alpha_admin", "cloudtrail", "lookup-events", "--cli-input-json", '{"MaxResults": 0}')
     assert rc != 0
     assert "InvalidMaxResultsException" in err or "MaxResults" in err
+
+
+def test_cairn_lookup_cli_agrees_with_lookup_events(fresh_server):
+    import csv
+    import io
+    import json
+    import os
+    import subprocess
+
+    from conftest import IDS, cairn_bin
+
+    srv = fresh_server
+    alpha = srv.ct("alpha_admin")
+    for _ in range(3):
+        alpha.list_trails()
+    expected = [e["EventId"] for e in lookup_all(alpha, 50) if e["EventName"] == "ListTrails"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CAIRN_", "AWS_"))}
+    env.update(AWS_ACCESS_KEY_ID=IDS["alpha_admin"].key, AWS_SECRET_ACCESS_KEY=IDS["alpha_admin"].secret)
+
+    def run(*args):
+        out = subprocess.run([cairn_bin(), "lookup", "--endpoint-url", srv.url, "--lookup-attribute",
+                              "EventName=ListTrails", *args], capture_output=True, text=True, env=env, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    rows = list(csv.DictReader(io.StringIO(run("--output", "csv"))))
+    assert [r["EventId"] for r in rows] == expected
+    assert all(r["EventName"] == "ListTrails" and r["Username"] == "admin" for r in rows)
+    records = [json.loads(line) for line in run("--output", "json").splitlines()]
+    assert [r["eventID"] for r in records] == expected
+    assert len(run("--output", "table", "--max-items", "2").splitlines()) == 2
