@@ -120,3 +120,18 @@ def test_cairn_lookup_cli_agrees_with_lookup_events(fresh_server):
     records = [json.loads(line) for line in run("--output", "json").splitlines()]
     assert [r["eventID"] for r in records] == expected
     assert len(run("--output", "table", "--max-items", "2").splitlines()) == 2
+
+
+def test_optional_lookup_throttle(make_server):
+    srv = make_server({"CAIRN_LOOKUP_RATE_LIMIT": "2"})
+    alpha, beta = srv.ct("alpha_admin"), srv.ct("beta_admin")
+    codes = []
+    for _ in range(6):
+        try:
+            alpha.lookup_events(MaxResults=1)
+            codes.append("OK")
+        except ClientError as e:
+            codes.append(e.response["Error"]["Code"])
+    assert "ThrottlingException" in codes and codes[0] == "OK"
+    # Per account: another account is not slowed by the first.
+    beta.lookup_events(MaxResults=1)

@@ -59,6 +59,8 @@ pub struct Settings {
     pub bucket_store: String,
     /// CloudTrail's quota of trails per account and region.
     pub max_trails_per_region: usize,
+    /// LookupEvents calls per second per account and region; 0 = no limit (CloudTrail allows 2).
+    pub lookup_rate_limit: f64,
     /// PEM certificate chain and private key; with both, the listener speaks HTTPS only.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -127,6 +129,7 @@ impl Default for Settings {
             s3_allow_http: false,
             bucket_store: "local".into(),
             max_trails_per_region: 5,
+            lookup_rate_limit: 0.0,
             tls_cert: None,
             tls_key: None,
             default_account_id: None,

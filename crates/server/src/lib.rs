@@ -50,12 +50,15 @@ impl Ready {
 pub struct ApiOptions {
     /// CloudTrail's quota of trails per account and region.
     pub max_trails_per_region: usize,
+    /// LookupEvents calls per second per account and region (CloudTrail allows 2); None: no limit.
+    pub lookup_rate_limit: Option<f64>,
 }
 
 impl Default for ApiOptions {
     fn default() -> Self {
         ApiOptions {
             max_trails_per_region: 5,
+            lookup_rate_limit: None,
         }
     }
 }
@@ -73,6 +76,14 @@ struct Inner {
     directory: Arc<Directory>,
     destinations: Destinations,
     options: ApiOptions,
+    lookup_buckets: parking_lot::Mutex<std::collections::HashMap<(String, String), TokenBucket>>,
+}
+
+/// A token bucket: `rate` tokens a second, holding at most `rate` (one second's worth).
+#[derive(Debug, Clone, Copy)]
+struct TokenBucket {
+    tokens: f64,
+    at: std::time::Instant,
 }
 
 impl AppState {
@@ -90,6 +101,7 @@ impl AppState {
                 directory,
                 destinations,
                 options,
+                lookup_buckets: Default::default(),
             }),
         }
     }
@@ -116,6 +128,27 @@ impl AppState {
 
     pub fn options(&self) -> &ApiOptions {
         &self.inner.options
+    }
+
+    /// Whether a LookupEvents call of `account` in `region` fits the configured rate (always, when
+    /// no limit is set).
+    pub fn admit_lookup(&self, account: &str, region: &str) -> bool {
+        let Some(rate) = self.inner.options.lookup_rate_limit.filter(|r| *r > 0.0) else {
+            return true;
+        };
+        let now = std::time::Instant::now();
+        let mut buckets = self.inner.lookup_buckets.lock();
+        let b = buckets
+            .entry((account.to_string(), region.to_string()))
+            .or_insert(TokenBucket { tokens: rate, at: now });
+        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(rate.max(1.0));
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
     }
 }
 

@@ -44,6 +44,7 @@ pub fn run(mut settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     let options = ApiOptions {
         max_trails_per_region: settings.max_trails_per_region,
+        lookup_rate_limit: (settings.lookup_rate_limit > 0.0).then_some(settings.lookup_rate_limit),
     };
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()

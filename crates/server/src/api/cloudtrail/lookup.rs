@@ -47,6 +47,9 @@ fn millis(secs: f64, round_up: bool) -> i64 {
 
 pub async fn lookup_events(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiError> {
     call.authorize("*")?;
+    if !call.state.admit_lookup(call.account(), call.region) {
+        return Err(ApiError::client("ThrottlingException", "Rate exceeded"));
+    }
     let filter = attributes(input)?;
     let start = input.timestamp("StartTime")?;
     let end = input.timestamp("EndTime")?;
