@@ -150,7 +150,7 @@ fn identities(settings: &Settings) -> anyhow::Result<(Directory, Option<String>)
     }
     if accounts.is_empty() {
         let (b, created) = identity::bootstrap(&settings.data_dir, default_account.as_deref())
-            .context("creating the bootstrap credentials")?;
+            .with_context(|| format!("creating the bootstrap credentials in {}", settings.data_dir.display()))?;
         let file = settings.data_dir.join("root-credentials.json");
         if created {
             // The secret stays in the file (mode 0600); it is never printed or logged.

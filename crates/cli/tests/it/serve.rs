@@ -43,8 +43,10 @@ fn health_turns_ready_metrics_are_served_and_sigterm_stops_cleanly() {
     let (code, metrics) = http_get(&addr, "/metrics").unwrap();
     assert_eq!(code, 200);
     assert!(metrics.contains("cairn_log_durable_seq"), "{metrics}");
-    let (code, _) = http_get(&addr, "/no-such-path").unwrap();
-    assert_eq!(code, 404);
+    // Anything else unsigned is an anonymous S3 request: refused in S3's shape.
+    let (code, body) = http_get(&addr, "/no-such-path").unwrap();
+    assert_eq!(code, 403);
+    assert!(body.contains("<Code>AccessDenied</Code>"), "{body}");
     assert!(p.sigterm().success());
     // The data directory is usable again (the lock was released).
     let (mut p2, addr2) = start(dir.path());

@@ -360,22 +360,18 @@ pub fn new_access_key() -> AccessKeyConfig {
 /// Returns them and whether they were just created.
 pub fn bootstrap(data_dir: &Path, account_id: Option<&str>) -> std::io::Result<(Bootstrap, bool)> {
     let path = data_dir.join("root-credentials.json");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        let b: Bootstrap =
-            serde_json::from_str(&text).map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
-        return Ok((b, false));
-    }
-    let key = new_access_key();
-    let b = Bootstrap {
-        account_id: account_id
-            .map(str::to_string)
-            .unwrap_or_else(|| random_from(b"0123456789", 12)),
-        access_key_id: key.id,
-        secret_access_key: key.secret,
-    };
-    crate::secrets::write_private(
-        &path,
-        serde_json::to_string_pretty(&b).expect("serializable").as_bytes(),
-    )?;
-    Ok((b, true))
+    let (bytes, created) = crate::secrets::load_or_create(&path, || {
+        let key = new_access_key();
+        let b = Bootstrap {
+            account_id: account_id
+                .map(str::to_string)
+                .unwrap_or_else(|| random_from(b"0123456789", 12)),
+            access_key_id: key.id,
+            secret_access_key: key.secret,
+        };
+        serde_json::to_vec_pretty(&b).expect("serializable")
+    })?;
+    let b: Bootstrap =
+        serde_json::from_slice(&bytes).map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
+    Ok((b, created))
 }

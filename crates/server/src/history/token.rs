@@ -33,7 +33,7 @@ impl TokenSealer {
     /// Loads the key of `data_dir`, creating it the first time. Tokens survive restarts.
     pub fn open(data_dir: &Path) -> std::io::Result<TokenSealer> {
         let path = data_dir.join("keys").join("lookup-token.key");
-        let bytes = crate::secrets::load_or_create(&path, || {
+        let (bytes, _) = crate::secrets::load_or_create(&path, || {
             let mut k = [0u8; 32];
             rand::fill(&mut k);
             k.to_vec()
