@@ -52,6 +52,13 @@ enum Command {
     ///
     /// Exits 0 when everything verifies, 1 when damage is found (each problem names its file).
     Verify(cmd::verify::Args),
+    /// Import CloudTrail log files (.json, .json.gz, NDJSON, directories, s3://bucket/prefix)
+    /// into the event log of the data directory; stop the server first.
+    ///
+    /// Records are stored unchanged under their own recipientAccountId. Importing the same files
+    /// again adds nothing; an interrupted import resumes where it stopped. Exits 1 when records
+    /// were rejected (each is listed with its reason).
+    Import(cmd::import::Args),
     /// Look up the event history of a running server (LookupEvents), as a table, JSON or CSV.
     ///
     /// Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, else from the data
@@ -87,6 +94,7 @@ fn main() -> std::process::ExitCode {
             Command::Bench(args) => cmd::bench::run(settings, args),
             Command::Dump(args) => cmd::dump::run(settings, args),
             Command::Lookup(args) => cmd::lookup::run(settings, args),
+            Command::Import(args) => cmd::import::run(settings, args),
             Command::TestWriter(args) => cmd::test_writer::run(settings, args),
             Command::TestPutObject(args) => cmd::test_put_object::run(settings, args),
         }

@@ -11,6 +11,7 @@ pub mod buckets;
 pub mod client;
 pub mod destinations;
 pub mod history;
+pub mod ingest;
 pub mod listener;
 pub mod secrets;
 pub mod trails;

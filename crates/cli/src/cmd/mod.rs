@@ -1,6 +1,7 @@
 pub mod bench;
 pub mod bench_api;
 pub mod dump;
+pub mod import;
 pub mod lookup;
 pub mod serve;
 pub mod test_put_object;

@@ -1,0 +1,103 @@
+//! `cairn import`: CloudTrail log files into the event log of a data directory.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use cairn_log::EventLog;
+use cairn_server::ingest::{import, source};
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::settings::Settings;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Files, directories (searched recursively for .json, .json.gz, .jsonl, .ndjson) and
+    /// s3://bucket/prefix locations on the configured S3 endpoint.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<String>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Files parsed ahead of the one being appended.
+const PARSE_AHEAD: usize = 4;
+/// Rejections listed in the summary (all are counted).
+const SHOWN_REJECTIONS: usize = 20;
+
+pub fn run(settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
+    super::init_tracing(&Settings {
+        log_level: "warn".into(),
+        ..settings.clone()
+    });
+    let s3 = settings.s3_endpoint.is_some().then(|| settings.s3_endpoint());
+    super::runtime()?.block_on(async move {
+        let items = source::expand(&args.paths, s3.as_ref()).await.map_err(anyhow::Error::msg)?;
+        let log = EventLog::open(&settings.data_dir, settings.log_config()?)
+            .await
+            .with_context(|| format!("cannot open {} (a running server holds it: stop it first)", settings.data_dir.display()))?;
+        let pb = if args.quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(items.len() as u64)
+        };
+        pb.set_style(
+            ProgressStyle::with_template("{spinner} importing [{bar:30}] {pos}/{len} files, {msg} ({elapsed})")
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
+        let started = Instant::now();
+        let mut summary = import::ImportSummary::default();
+        let mut parsed = futures::stream::iter(items.into_iter().map(|item| async move {
+            let name = item.name();
+            let content = match item.read().await {
+                Ok(c) => c,
+                Err(reason) => return Err(import::Rejection { location: name, reason }),
+            };
+            tokio::task::spawn_blocking(move || import::parse(&name, &content))
+                .await
+                .map_err(|e| import::Rejection {
+                    location: "parser".into(),
+                    reason: e.to_string(),
+                })?
+        }))
+        .buffered(PARSE_AHEAD);
+        while let Some(file) = parsed.next().await {
+            match file {
+                Ok(f) => import::commit(&log, f, &mut summary).await?,
+                Err(r) => {
+                    summary.files += 1;
+                    summary.rejected.push(r);
+                }
+            }
+            pb.set_message(format!("{} events added", summary.events_added));
+            pb.inc(1);
+        }
+        pb.finish_and_clear();
+        log.close().await.context("closing the event log")?;
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "imported {} files ({:.1} MB) in {secs:.1} s: {} events added ({:.0}/s), {} duplicates skipped, {} files already imported, {} rejected",
+            summary.files,
+            summary.bytes as f64 / 1e6,
+            summary.events_added,
+            summary.events_added as f64 / secs.max(1e-9),
+            summary.duplicates_skipped,
+            summary.files_already_imported,
+            summary.rejected.len()
+        );
+        for r in summary.rejected.iter().take(SHOWN_REJECTIONS) {
+            println!("rejected: {}: {}", r.location, r.reason);
+        }
+        if summary.rejected.len() > SHOWN_REJECTIONS {
+            println!("... and {} more rejections", summary.rejected.len() - SHOWN_REJECTIONS);
+        }
+        Ok(if summary.rejected.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        })
+    })
+}

@@ -1,0 +1,221 @@
+//! Imports of CloudTrail log files: `{"Records":[...]}` files, JSON arrays, single records and
+//! NDJSON, gzipped or not. Records are stored unchanged, under their own `recipientAccountId`.
+//!
+//! Imports are idempotent per file: a file's records are appended in deterministic batches, and
+//! the catalog remembers (by the SHA-256 of the file's content) how many batches are durable. A
+//! file imported before is skipped; a file whose import was interrupted resumes after its last
+//! durable batch. A batch is atomic in the WAL, so the only ambiguous batch after a crash is the
+//! one after the last recorded, and one lookup of its first event settles it.
+
+use std::collections::HashSet;
+
+use cairn_log::{EventLog, ScanRequest};
+use cairn_model::{EventRecord, LookupAttribute, LookupFilter};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+/// Catalog document kind of imported files; keys are the hex SHA-256 of the (gunzipped) content.
+const KIND: &str = "imported-file";
+/// Batch bounds: well under the log's batch limit, and deterministic for a given file.
+const BATCH_EVENTS: usize = 10_000;
+const BATCH_BYTES: usize = 16 << 20;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub files: u64,
+    /// Files whose content was imported completely before.
+    pub files_already_imported: u64,
+    pub events_added: u64,
+    /// Events not added because their file was imported before, or because the same event
+    /// (account and eventID) appears twice in one file.
+    pub duplicates_skipped: u64,
+    pub rejected: Vec<Rejection>,
+    pub bytes: u64,
+}
+
+/// A file or record that could not be imported, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub location: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct FileProgress {
+    name: String,
+    batches: usize,
+    committed: usize,
+    events: u64,
+}
+
+/// The records of a file body, each as its own text.
+pub fn split(body: &str) -> Result<Vec<&str>, String> {
+    let trimmed = body.trim_start();
+    if trimmed.starts_with('[') {
+        let records: Vec<&RawValue> =
+            serde_json::from_str(body).map_err(|e| format!("not a JSON array of records: {e}"))?;
+        return Ok(records.into_iter().map(RawValue::get).collect());
+    }
+    if trimmed.starts_with('{') {
+        if let Ok(records) = cairn_model::record::split_log_file(body) {
+            return Ok(records.into_iter().map(RawValue::get).collect());
+        }
+        // One record per line (NDJSON), or a single record.
+        let lines: Vec<&str> = body.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        if lines.len() > 1 {
+            return Ok(lines);
+        }
+        return Ok(vec![body.trim()]);
+    }
+    if trimmed.is_empty() {
+        return Ok(Vec::new());
+    }
+    Err("neither a CloudTrail log file, a JSON array, nor JSON lines".into())
+}
+
+/// A parsed file, ready to append.
+pub struct ParsedFile {
+    pub name: String,
+    pub digest: String,
+    pub bytes: u64,
+    pub batches: Vec<Vec<EventRecord>>,
+    pub events: u64,
+    pub in_file_duplicates: u64,
+    pub rejected: Vec<Rejection>,
+}
+
+/// Parses a file's (gunzipped) content. CPU work: run it on a blocking thread.
+pub fn parse(name: &str, content: &[u8]) -> Result<ParsedFile, Rejection> {
+    let reject = |reason: String| Rejection {
+        location: name.to_string(),
+        reason,
+    };
+    let digest = crate::auth::sigv4::hex(&Sha256::digest(content));
+    let text = std::str::from_utf8(content).map_err(|e| reject(format!("not UTF-8 text: {e}")))?;
+    let raw = split(text).map_err(reject)?;
+    let mut seen: HashSet<(String, String)> = HashSet::with_capacity(raw.len());
+    let mut batches: Vec<Vec<EventRecord>> = Vec::new();
+    let (mut current, mut current_bytes) = (Vec::new(), 0usize);
+    let mut rejected = Vec::new();
+    let (mut events, mut dups) = (0u64, 0u64);
+    for (i, r) in raw.iter().enumerate() {
+        let record = match EventRecord::from_json(r) {
+            Ok(rec) => rec,
+            Err(e) => {
+                rejected.push(Rejection {
+                    location: format!("{name} record {}", i + 1),
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let key = (record.index().account_id.clone(), record.event_id().to_string());
+        if !seen.insert(key) {
+            dups += 1;
+            continue;
+        }
+        if current.len() == BATCH_EVENTS || current_bytes + record.json().len() > BATCH_BYTES {
+            batches.push(std::mem::take(&mut current));
+            current_bytes = 0;
+        }
+        current_bytes += record.json().len();
+        current.push(record);
+        events += 1;
+    }
+    if !current.is_empty() {
+        batches.push(current);
+    }
+    Ok(ParsedFile {
+        name: name.to_string(),
+        digest,
+        bytes: content.len() as u64,
+        batches,
+        events,
+        in_file_duplicates: dups,
+        rejected,
+    })
+}
+
+/// Whether the first event of `batch` is already in the log.
+async fn batch_present(log: &EventLog, batch: &[EventRecord]) -> cairn_log::Result<bool> {
+    let Some(first) = batch.first() else { return Ok(true) };
+    let ix = first.index();
+    let req = ScanRequest {
+        filter: Some(LookupFilter::new(LookupAttribute::EventId, ix.event_id.clone())),
+        limit: 1,
+        ..ScanRequest::new(ix.account_id.clone(), ix.region.clone())
+    };
+    let page = log.scan(&req).await?;
+    Ok(page.events.iter().any(|e| e.record.event_id() == ix.event_id))
+}
+
+/// Appends a parsed file unless it was imported before; adds to `summary`.
+pub async fn commit(log: &EventLog, file: ParsedFile, summary: &mut ImportSummary) -> cairn_log::Result<()> {
+    summary.files += 1;
+    summary.bytes += file.bytes;
+    summary.duplicates_skipped += file.in_file_duplicates;
+    summary.rejected.extend(file.rejected);
+    let catalog = log.catalog();
+    let mut progress = match catalog.get_document(KIND, &file.digest).await? {
+        Some(json) => serde_json::from_str::<FileProgress>(&json)
+            .map_err(|e| cairn_log::Error::Catalog(format!("import record of {}: {e}", file.digest)))?,
+        None => FileProgress {
+            name: file.name.clone(),
+            batches: file.batches.len(),
+            committed: 0,
+            events: file.events,
+        },
+    };
+    if progress.committed >= file.batches.len() {
+        if !file.batches.is_empty() {
+            summary.files_already_imported += 1;
+        }
+        summary.duplicates_skipped += file.events;
+        return Ok(());
+    }
+    let mut batches = file.batches.into_iter().enumerate().skip(progress.committed).peekable();
+    // After an interruption, the batch after the last recorded one may be durable already.
+    if progress.committed > 0
+        && let Some((_, b)) = batches.peek()
+        && batch_present(log, b).await?
+    {
+        summary.duplicates_skipped += b.len() as u64;
+        batches.next();
+        progress.committed += 1;
+    }
+    for (i, batch) in batches {
+        let n = batch.len() as u64;
+        log.append(batch).await?;
+        summary.events_added += n;
+        progress.committed = i + 1;
+        let json = serde_json::to_string(&progress).expect("progress serialises");
+        catalog.put_document(KIND, &file.digest, &json).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_recognised() {
+        assert_eq!(
+            split(r#"{"Records":[{"a":1},{"b":2}]}"#).unwrap(),
+            vec![r#"{"a":1}"#, r#"{"b":2}"#]
+        );
+        assert_eq!(
+            split(r#"[{"a":1}, {"b":2}]"#).unwrap(),
+            vec![r#"{"a":1}"#, r#"{"b":2}"#]
+        );
+        assert_eq!(
+            split("{\"a\":1}\n\n{\"b\":2}\n").unwrap(),
+            vec![r#"{"a":1}"#, r#"{"b":2}"#]
+        );
+        assert_eq!(split("{\"a\":1}").unwrap(), vec![r#"{"a":1}"#]);
+        assert!(split("").unwrap().is_empty());
+        assert!(split("hello").is_err());
+        assert!(split("[1,").is_err());
+    }
+}
