@@ -27,7 +27,7 @@ def test_paging_filters_and_isolation(fresh_server):
         return [e for e in evs if e["EventName"] != "LookupEvents"]
 
     events = others(lookup_all(alpha, 7))
-    assert len(events) >= 14
+    assert len(events) >= 13  # CreateTrail and 12 GetTrailStatus (and CreateBucket on the facade)
     times = [e["EventTime"] for e in events]
     assert times == sorted(times, reverse=True)
     assert all(e["EventSource"] in ("cloudtrail.amazonaws.com", "s3.amazonaws.com") for e in events)
