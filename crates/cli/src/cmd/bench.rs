@@ -29,7 +29,7 @@ pub struct Args {
     /// Where the benchmark writes (a fresh temporary directory by default; removed afterwards).
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
-    /// Run only these phases: ingest, latency, lookup, recovery, sigv4, api (comma-separated).
+    /// Run only these phases: ingest, latency, lookup, recovery, import, sigv4, api (comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "PHASES")]
     only: Vec<String>,
     /// Run the lookup phase on a data directory an earlier `--keep` run stored (with the same
@@ -100,7 +100,7 @@ pub(crate) fn bench_config() -> LogConfig {
 }
 
 /// `n` distinct records, generated and parsed before any timing starts.
-fn record_pool(n: usize, seed: u64) -> Vec<EventRecord> {
+pub(crate) fn record_pool(n: usize, seed: u64) -> Vec<EventRecord> {
     let pb = bar(n as u64, "generate");
     let threads = 2;
     let per = n / threads;
@@ -191,6 +191,9 @@ pub fn run(settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
             None => (base.path().join("lookup"), true),
         };
         figures.extend(rt.block_on(lookup(&dir, events, store))?);
+    }
+    if runs("import") {
+        figures.extend(rt.block_on(super::bench_import::import(&base.path().join("import"), quick))?);
     }
     if runs("sigv4") {
         figures.extend(super::bench_api::sigv4(quick));

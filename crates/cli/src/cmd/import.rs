@@ -6,7 +6,6 @@ use std::time::Instant;
 use anyhow::Context;
 use cairn_log::EventLog;
 use cairn_server::ingest::{import, source};
-use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::settings::Settings;
@@ -22,8 +21,6 @@ pub struct Args {
     quiet: bool,
 }
 
-/// Files parsed ahead of the one being appended.
-const PARSE_AHEAD: usize = 4;
 /// Rejections listed in the summary (all are counted).
 const SHOWN_REJECTIONS: usize = 20;
 
@@ -49,32 +46,11 @@ pub fn run(settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
                 .progress_chars("=> "),
         );
         let started = Instant::now();
-        let mut summary = import::ImportSummary::default();
-        let mut parsed = futures::stream::iter(items.into_iter().map(|item| async move {
-            let name = item.name();
-            let content = match item.read().await {
-                Ok(c) => c,
-                Err(reason) => return Err(import::Rejection { location: name, reason }),
-            };
-            tokio::task::spawn_blocking(move || import::parse(&name, &content))
-                .await
-                .map_err(|e| import::Rejection {
-                    location: "parser".into(),
-                    reason: e.to_string(),
-                })?
-        }))
-        .buffered(PARSE_AHEAD);
-        while let Some(file) = parsed.next().await {
-            match file {
-                Ok(f) => import::commit(&log, f, &mut summary).await?,
-                Err(r) => {
-                    summary.files += 1;
-                    summary.rejected.push(r);
-                }
-            }
-            pb.set_message(format!("{} events added", summary.events_added));
+        let summary = import::run(&log, items, |s| {
+            pb.set_message(format!("{} events added", s.events_added));
             pb.inc(1);
-        }
+        })
+        .await?;
         pb.finish_and_clear();
         log.close().await.context("closing the event log")?;
         let secs = started.elapsed().as_secs_f64();

@@ -195,6 +195,44 @@ pub async fn commit(log: &EventLog, file: ParsedFile, summary: &mut ImportSummar
     Ok(())
 }
 
+/// Files parsed ahead of the one being appended (parsing runs on blocking threads, appends in order).
+const PARSE_AHEAD: usize = 4;
+
+/// Imports `items` in order; `progress` is called after each file.
+pub async fn run(
+    log: &EventLog,
+    items: Vec<crate::ingest::source::Item>,
+    mut progress: impl FnMut(&ImportSummary),
+) -> cairn_log::Result<ImportSummary> {
+    use futures::StreamExt;
+    let mut summary = ImportSummary::default();
+    let mut parsed = futures::stream::iter(items.into_iter().map(|item| async move {
+        let name = item.name();
+        let content = item.read().await.map_err(|reason| Rejection {
+            location: name.clone(),
+            reason,
+        })?;
+        tokio::task::spawn_blocking(move || parse(&name, &content))
+            .await
+            .map_err(|e| Rejection {
+                location: "parser".into(),
+                reason: e.to_string(),
+            })?
+    }))
+    .buffered(PARSE_AHEAD);
+    while let Some(file) = parsed.next().await {
+        match file {
+            Ok(f) => commit(log, f, &mut summary).await?,
+            Err(r) => {
+                summary.files += 1;
+                summary.rejected.push(r);
+            }
+        }
+        progress(&summary);
+    }
+    Ok(summary)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
