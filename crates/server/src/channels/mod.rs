@@ -46,7 +46,7 @@ mod tests {
         );
         assert_eq!(parse_channel_arn("arn:aws:cloudtrail:us-east-1:111111111111:trail/x"), None);
         assert_eq!(parse_channel_arn("arn:aws:cloudtrail:us-east-1:1111:channel/x"), None);
-        assert_eq!(parse_channel_arn("arn:aws:cloudtrail:nowhere:111111111111:channel/x"), None);
+        assert_eq!(parse_channel_arn("arn:aws:cloudtrail:Not_A_Region:111111111111:channel/x"), None);
         assert_eq!(parse_channel_arn("arn:aws:cloudtrail:us-east-1:111111111111:channel/"), None);
         assert_eq!(parse_channel_arn("arn:aws:cloudtrail:us-east-1:111111111111:channel/a/b"), None);
     }
