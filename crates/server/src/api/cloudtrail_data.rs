@@ -143,7 +143,12 @@ fn valid_event_time(s: &str) -> bool {
 
 /// A string member of `obj`: Ok(None) when absent or null; InvalidData for another type;
 /// FieldTooLong beyond `max` characters.
-fn string_field<'a>(obj: &'a Map<String, Value>, path: &str, name: &str, max: usize) -> Result<Option<&'a str>, EventFailure> {
+fn string_field<'a>(
+    obj: &'a Map<String, Value>,
+    path: &str,
+    name: &str,
+    max: usize,
+) -> Result<Option<&'a str>, EventFailure> {
     match obj.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.chars().count() > max => Err(EventFailure::new(
@@ -151,11 +156,19 @@ fn string_field<'a>(obj: &'a Map<String, Value>, path: &str, name: &str, max: us
             format!("Field {path}{name} is longer than {max} characters."),
         )),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(EventFailure::new("InvalidData", format!("Field {path}{name} must be a string."))),
+        Some(_) => Err(EventFailure::new(
+            "InvalidData",
+            format!("Field {path}{name} must be a string."),
+        )),
     }
 }
 
-fn required_string<'a>(obj: &'a Map<String, Value>, path: &str, name: &str, max: usize) -> Result<&'a str, EventFailure> {
+fn required_string<'a>(
+    obj: &'a Map<String, Value>,
+    path: &str,
+    name: &str,
+    max: usize,
+) -> Result<&'a str, EventFailure> {
     match string_field(obj, path, name, max)? {
         Some(s) if !s.is_empty() => Ok(s),
         _ => Err(EventFailure::new(
@@ -178,12 +191,19 @@ fn object_field(obj: &Map<String, Value>, path: &str, name: &str) -> Result<(), 
                 Ok(())
             }
         }
-        Some(_) => Err(EventFailure::new("InvalidData", format!("Field {path}{name} must be a JSON object."))),
+        Some(_) => Err(EventFailure::new(
+            "InvalidData",
+            format!("Field {path}{name} must be a JSON object."),
+        )),
     }
 }
 
 /// Checks one event against the integration event schema, for a channel of `channel_account`.
-pub fn validate_event(event_data: &str, checksum_given: Option<&str>, channel_account: &str) -> Result<ValidEvent, EventFailure> {
+pub fn validate_event(
+    event_data: &str,
+    checksum_given: Option<&str>,
+    channel_account: &str,
+) -> Result<ValidEvent, EventFailure> {
     if let Some(given) = checksum_given
         && given != checksum(event_data)
     {
@@ -195,7 +215,12 @@ pub fn validate_event(event_data: &str, checksum_given: Option<&str>, channel_ac
     let data = match serde_json::from_str::<Value>(event_data) {
         Ok(Value::Object(m)) => m,
         Ok(_) => return Err(EventFailure::new("InvalidData", "eventData must be a JSON object.")),
-        Err(e) => return Err(EventFailure::new("InvalidData", format!("eventData is not valid JSON: {e}"))),
+        Err(e) => {
+            return Err(EventFailure::new(
+                "InvalidData",
+                format!("eventData is not valid JSON: {e}"),
+            ));
+        }
     };
     required_string(&data, "", "version", 256)?;
     let identity = match data.get("userIdentity") {
@@ -206,7 +231,12 @@ pub fn validate_event(event_data: &str, checksum_given: Option<&str>, channel_ac
             ));
         }
         Some(Value::Object(m)) => m,
-        Some(_) => return Err(EventFailure::new("InvalidData", "Field userIdentity must be a JSON object.")),
+        Some(_) => {
+            return Err(EventFailure::new(
+                "InvalidData",
+                "Field userIdentity must be a JSON object.",
+            ));
+        }
     };
     required_string(identity, "userIdentity.", "type", 128)?;
     required_string(identity, "userIdentity.", "principalId", 1024)?;
@@ -307,7 +337,7 @@ struct Ingested {
     body: Value,
     records: Vec<EventRecord>,
     channel: std::sync::Arc<ChannelConfig>,
-    /// (eventID, time) of the last accepted event; the last failure's code.
+    /// The eventID of the last accepted event; the code of the last failed one.
     last_success: Option<String>,
     last_error: Option<&'static str>,
 }
@@ -368,8 +398,7 @@ fn put_audit_events(
         })?;
     if let Some(x) = &req.external_id {
         let ok = (2..=1224).contains(&x.chars().count())
-            && x.chars()
-                .all(|c| c.is_alphanumeric() || "_+=,.@:/-".contains(c));
+            && x.chars().all(|c| c.is_alphanumeric() || "_+=,.@:/-".contains(c));
         if !ok {
             return Err(validation(
                 "externalId must be 2 to 1224 characters of letters, digits and _+=,.@:/-",
@@ -385,10 +414,9 @@ fn put_audit_events(
     let mut seen = HashSet::new();
     let mut total = 0usize;
     for (i, e) in req.events.iter().enumerate() {
-        let id = e
-            .id
-            .as_deref()
-            .ok_or_else(|| validation(format!("auditEvents[{i}].id is required.")))?;
+        let id =
+            e.id.as_deref()
+                .ok_or_else(|| validation(format!("auditEvents[{i}].id is required.")))?;
         if !is_event_id(id) {
             return Err(validation(format!(
                 "auditEvents[{i}].id {:?} is not valid: it must be 1 to 128 of the characters -_A-Za-z0-9.",
@@ -558,7 +586,12 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
         Ok(ingested) => {
             record.resources = vec![channel_resource(&ingested.channel.account_id, &ingested.channel.arn)];
             batch = ingested.records;
-            Ok((ingested.body, ingested.channel, ingested.last_success, ingested.last_error))
+            Ok((
+                ingested.body,
+                ingested.channel,
+                ingested.last_success,
+                ingested.last_error,
+            ))
         }
         Err(e) => {
             record.error = Some((e.code.clone(), e.message.clone()));
@@ -667,7 +700,15 @@ mod tests {
     #[test]
     fn per_event_errors() {
         let code = |v: &Value| check(v).unwrap_err().code;
-        for field in ["version", "eventSource", "eventName", "eventTime", "UID", "recipientAccountId", "userIdentity"] {
+        for field in [
+            "version",
+            "eventSource",
+            "eventName",
+            "eventTime",
+            "UID",
+            "recipientAccountId",
+            "userIdentity",
+        ] {
             let mut v = data();
             v.as_object_mut().unwrap().remove(field);
             let f = check(&v).unwrap_err();
@@ -695,7 +736,12 @@ mod tests {
         let mut v = data();
         v["requestParameters"] = json!([1]);
         assert_eq!(code(&v), "InvalidData");
-        for t in ["2026-01-02 03:04:05", "2026-13-02T03:04:05Z", "yesterday", "2026-01-02T03:04:05+01:00"] {
+        for t in [
+            "2026-01-02 03:04:05",
+            "2026-13-02T03:04:05Z",
+            "yesterday",
+            "2026-01-02T03:04:05+01:00",
+        ] {
             let mut v = data();
             v["eventTime"] = json!(t);
             assert_eq!(code(&v), "InvalidData", "{t}");

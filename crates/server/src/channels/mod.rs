@@ -44,10 +44,22 @@ mod tests {
             parse_channel_arn(&arn),
             Some(("us-east-1", "111111111111", "0b3c5d1e-aaaa-bbbb-cccc-123456789012"))
         );
-        assert_eq!(parse_channel_arn("arn:aws:cloudtrail:us-east-1:111111111111:trail/x"), None);
+        assert_eq!(
+            parse_channel_arn("arn:aws:cloudtrail:us-east-1:111111111111:trail/x"),
+            None
+        );
         assert_eq!(parse_channel_arn("arn:aws:cloudtrail:us-east-1:1111:channel/x"), None);
-        assert_eq!(parse_channel_arn("arn:aws:cloudtrail:Not_A_Region:111111111111:channel/x"), None);
-        assert_eq!(parse_channel_arn("arn:aws:cloudtrail:us-east-1:111111111111:channel/"), None);
-        assert_eq!(parse_channel_arn("arn:aws:cloudtrail:us-east-1:111111111111:channel/a/b"), None);
+        assert_eq!(
+            parse_channel_arn("arn:aws:cloudtrail:Not_A_Region:111111111111:channel/x"),
+            None
+        );
+        assert_eq!(
+            parse_channel_arn("arn:aws:cloudtrail:us-east-1:111111111111:channel/"),
+            None
+        );
+        assert_eq!(
+            parse_channel_arn("arn:aws:cloudtrail:us-east-1:111111111111:channel/a/b"),
+            None
+        );
     }
 }

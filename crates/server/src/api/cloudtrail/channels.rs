@@ -111,8 +111,7 @@ pub fn validate_destinations(destinations: &[Destination]) -> Result<(), ApiErro
             )));
         }
         let ok = (3..=1024).contains(&d.location.len())
-            && d
-                .location
+            && d.location
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-' | b':' | b'*'));
         if !ok {
@@ -156,7 +155,11 @@ fn destinations(input: &Input<'_>) -> Result<Option<Vec<Destination>>, ApiError>
 fn not_found(call: &Call<'_>, what: &str) -> ApiError {
     ApiError::client(
         "ChannelNotFoundException",
-        format!("Channel {what} not found in account {} and region {}.", call.account(), call.region),
+        format!(
+            "Channel {what} not found in account {} and region {}.",
+            call.account(),
+            call.region
+        ),
     )
 }
 
@@ -209,8 +212,7 @@ async fn create_channel(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiE
         .str("Source")?
         .ok_or_else(|| ApiError::client("InvalidSourceException", "Source is required."))?;
     validate_source(source)?;
-    let destinations = destinations(input)?
-        .ok_or_else(|| ApiError::invalid_parameter("Destinations is required."))?;
+    let destinations = destinations(input)?.ok_or_else(|| ApiError::invalid_parameter("Destinations is required."))?;
     let tags: Vec<Tag> = input.typed("Tags", "InvalidTagParameterException")?.unwrap_or_default();
     validate_tags(&tags)?;
     let channel = ChannelConfig {
@@ -386,7 +388,13 @@ mod tests {
             kind: k.into(),
             location: l.into(),
         };
-        assert!(validate_destinations(&[d("EVENT_DATA_STORE", "arn:aws:cloudtrail:us-east-1:111111111111:eventdatastore/x")]).is_ok());
+        assert!(
+            validate_destinations(&[d(
+                "EVENT_DATA_STORE",
+                "arn:aws:cloudtrail:us-east-1:111111111111:eventdatastore/x"
+            )])
+            .is_ok()
+        );
         assert!(validate_destinations(&[]).is_err());
         assert!(validate_destinations(&[d("S3", "abc")]).is_err());
         assert!(validate_destinations(&[d("AWS_SERVICE", "a b c")]).is_err());
