@@ -297,3 +297,19 @@ def test_stored_records(fresh_server):
     assert "UserLogin" not in json.dumps(mine)
     created = [r for r in records if r.get("eventName") == "CreateChannel"]
     assert len(created) == 2
+
+
+def test_channels_and_status_survive_a_restart(fresh_server):
+    srv = fresh_server
+    arn = make_channel(srv)["ChannelArn"]
+    cd = srv.client("cloudtrail-data")
+    with pytest.raises(ClientError) as e:
+        cd.put_audit_events(channelArn=arn, externalId="has space", auditEvents=[audit_event("a", event_data())])
+    assert error_code(e.value) == "ValidationException"
+    r = cd.put_audit_events(channelArn=arn, externalId="ext", auditEvents=[audit_event("a", event_data())])
+    before = srv.ct().get_channel(Channel=arn)
+    srv.restart()
+    after = srv.ct().get_channel(Channel=arn)
+    assert after["IngestionStatus"] == before["IngestionStatus"]
+    assert after["IngestionStatus"]["LatestIngestionSuccessEventID"] == r["successful"][0]["eventID"]
+    assert after["Name"] == before["Name"] and after["Destinations"] == before["Destinations"]
