@@ -64,7 +64,7 @@ def test_n_calls_make_n_events(fresh_server):
         (reader.list_trails, {}),
         (admin.start_logging, {"Name": name}),
         (admin.get_trail_status, {"Name": name}),
-        (admin.list_channels, {}),  # unsupported
+        (admin.list_channels, {}),  # read-only
         (beta.describe_trails, {}),
         (admin.delete_trail, {"Name": name}),
     ]

@@ -103,7 +103,7 @@ def test_errors(server, shared_bucket):
     expect_error("InvalidTimeRangeException", ct.list_public_keys,
                  StartTime=datetime.datetime(2024, 2, 1), EndTime=datetime.datetime(2024, 1, 1))
     assert ct.list_public_keys()["PublicKeyList"] == []
-    expect_error("UnsupportedOperationException", ct.list_channels)
+    expect_error("UnsupportedOperationException", ct.list_imports)
     expect_error("UnsupportedOperationException", ct.list_event_data_stores)
     ct.delete_trail(Name=name)
     other.delete_trail(Name=name)

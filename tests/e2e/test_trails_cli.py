@@ -251,7 +251,7 @@ def test_unknown_trail_messages(server):
 
 
 def test_unsupported_operations(server):
-    code, _ = fails(server, "list-channels")
+    code, _ = fails(server, "list-imports")
     assert code == "UnsupportedOperationException"
     code, _ = fails(server, "create-event-data-store", "--name", "eds1")
     assert code == "UnsupportedOperationException"

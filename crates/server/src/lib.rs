@@ -8,6 +8,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod buckets;
+pub mod channels;
 pub mod client;
 pub mod destinations;
 pub mod history;
@@ -24,6 +25,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::auth::identity::Directory;
+use crate::channels::ChannelStore;
 use crate::destinations::Destinations;
 use crate::history::TokenSealer;
 use crate::listener::{ConnInfo, PlainListener, TlsListener};
@@ -34,6 +36,8 @@ use crate::trails::TrailStore;
 pub struct Ready {
     pub log: EventLog,
     pub trails: Arc<TrailStore>,
+    /// CloudTrail Lake integration channels (PutAuditEvents).
+    pub channels: Arc<ChannelStore>,
     pub tokens: TokenSealer,
 }
 
@@ -41,8 +45,14 @@ impl Ready {
     /// Loads what the API needs from the opened log and its data directory.
     pub async fn open(log: EventLog) -> Result<Ready, Box<dyn std::error::Error + Send + Sync>> {
         let trails = Arc::new(TrailStore::load(log.catalog().clone()).await?);
+        let channels = Arc::new(ChannelStore::load(log.catalog().clone()).await?);
         let tokens = TokenSealer::open(log.data_dir())?;
-        Ok(Ready { log, trails, tokens })
+        Ok(Ready {
+            log,
+            trails,
+            channels,
+            tokens,
+        })
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod caller;
 pub mod cloudtrail;
+pub mod cloudtrail_data;
 pub mod error;
 mod health;
 mod metrics;
@@ -48,6 +49,7 @@ async fn dispatch(State(state): State<AppState>, ConnectInfo(conn): ConnectInfo<
     let json_target = parts.headers.contains_key("x-amz-target");
     match claimed.service.as_deref() {
         Some("cloudtrail") => cloudtrail::handle(&state, &conn, parts, body).await,
+        Some("cloudtrail-data") => cloudtrail_data::handle(&state, &conn, parts, body).await,
         _ if json_target => cloudtrail::handle(&state, &conn, parts, body).await,
         Some(_) => s3::http::serve(&state, &conn, parts, body).await,
         None if parts.method == Method::GET && parts.uri.path() == "/health" => {

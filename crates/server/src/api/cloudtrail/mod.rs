@@ -3,6 +3,7 @@
 //!
 //! Every call, answered or refused, is recorded in the event log before the answer leaves.
 
+pub mod channels;
 mod input;
 mod lookup;
 mod trails;
@@ -209,6 +210,7 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
     let parsed = parse_request(&parts, target, &op, &body);
     let result = match &parsed {
         Ok(input) if op == "LookupEvents" => lookup::lookup_events(&call, &input::Input(input)).await,
+        Ok(input) if channels::OPS.contains(&op.as_str()) => channels::dispatch(&call, input).await,
         Ok(input) => trails::dispatch(&call, input).await,
         Err(e) => Err(e.clone()),
     };
@@ -264,7 +266,7 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
     }
 }
 
-fn auth_error(e: &AuthError) -> ApiError {
+pub(crate) fn auth_error(e: &AuthError) -> ApiError {
     match e {
         AuthError::Signature(s) => ApiError::from_signature(s),
         AuthError::WrongService { expected } => ApiError::client(
