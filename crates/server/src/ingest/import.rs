@@ -85,13 +85,17 @@ pub struct ParsedFile {
     pub rejected: Vec<Rejection>,
 }
 
+/// The catalog key of a file's content.
+pub fn digest(content: &[u8]) -> String {
+    crate::auth::sigv4::hex(&Sha256::digest(content))
+}
+
 /// Parses a file's (gunzipped) content. CPU work: run it on a blocking thread.
-pub fn parse(name: &str, content: &[u8]) -> Result<ParsedFile, Rejection> {
+pub fn parse(name: &str, content: &[u8], digest: String) -> Result<ParsedFile, Rejection> {
     let reject = |reason: String| Rejection {
         location: name.to_string(),
         reason,
     };
-    let digest = crate::auth::sigv4::hex(&Sha256::digest(content));
     let text = std::str::from_utf8(content).map_err(|e| reject(format!("not UTF-8 text: {e}")))?;
     let raw = split(text).map_err(reject)?;
     let mut seen: HashSet<(String, String)> = HashSet::with_capacity(raw.len());
@@ -150,6 +154,19 @@ async fn batch_present(log: &EventLog, batch: &[EventRecord]) -> cairn_log::Resu
     Ok(page.events.iter().any(|e| e.record.event_id() == ix.event_id))
 }
 
+/// Appends, waiting while the log says flushing is behind: an import is a bulk load and may
+/// run at whatever pace the log sustains.
+async fn append_patiently(log: &EventLog, batch: Vec<EventRecord>) -> cairn_log::Result<()> {
+    loop {
+        match log.append(batch.clone()).await {
+            Err(e) if e.kind() == cairn_log::ErrorKind::Overloaded => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            other => return other.map(drop),
+        }
+    }
+}
+
 /// Appends a parsed file unless it was imported before; adds to `summary`.
 pub async fn commit(log: &EventLog, file: ParsedFile, summary: &mut ImportSummary) -> cairn_log::Result<()> {
     summary.files += 1;
@@ -186,7 +203,7 @@ pub async fn commit(log: &EventLog, file: ParsedFile, summary: &mut ImportSummar
     }
     for (i, batch) in batches {
         let n = batch.len() as u64;
-        log.append(batch).await?;
+        append_patiently(log, batch).await?;
         summary.events_added += n;
         progress.committed = i + 1;
         let json = serde_json::to_string(&progress).expect("progress serialises");
@@ -195,10 +212,55 @@ pub async fn commit(log: &EventLog, file: ParsedFile, summary: &mut ImportSummar
     Ok(())
 }
 
-/// Files parsed ahead of the one being appended (parsing runs on blocking threads, appends in order).
-const PARSE_AHEAD: usize = 4;
+/// Files read, gunzipped and parsed ahead of the one being appended.
+const PARSE_AHEAD: usize = 6;
 
-/// Imports `items` in order; `progress` is called after each file.
+/// A file ready to commit: parsed, or known to be imported completely before.
+enum Prepared {
+    Parsed(ParsedFile),
+    Done { bytes: u64, events: u64 },
+}
+
+fn rejection(location: &str) -> impl Fn(String) -> Rejection + '_ {
+    move |reason| Rejection {
+        location: location.to_string(),
+        reason,
+    }
+}
+
+/// Reads, gunzips and (unless the catalog says it was imported completely) parses one file.
+async fn prepare(log: EventLog, item: crate::ingest::source::Item) -> Result<Prepared, Rejection> {
+    let name = item.name();
+    let raw = item.read().await.map_err(rejection(&name))?;
+    let (content, digest) = tokio::task::spawn_blocking(move || {
+        let content = crate::ingest::source::decode(raw)?;
+        let d = digest(&content);
+        Ok::<_, String>((content, d))
+    })
+    .await
+    .map_err(|e| rejection(&name)(e.to_string()))?
+    .map_err(rejection(&name))?;
+    let known = log
+        .catalog()
+        .get_document(KIND, &digest)
+        .await
+        .map_err(|e| rejection(&name)(e.to_string()))?
+        .and_then(|json| serde_json::from_str::<FileProgress>(&json).ok());
+    if let Some(p) = known.filter(|p| p.committed >= p.batches) {
+        return Ok(Prepared::Done {
+            bytes: content.len() as u64,
+            events: p.events,
+        });
+    }
+    let n = name.clone();
+    tokio::task::spawn_blocking(move || parse(&n, &content, digest))
+        .await
+        .map_err(|e| rejection(&name)(e.to_string()))?
+        .map(Prepared::Parsed)
+}
+
+/// Imports `items` in order; `progress` is called after each file. Files are prepared in tasks of
+/// their own, so reading and parsing the next files overlaps appending this one.
 pub async fn run(
     log: &EventLog,
     items: Vec<crate::ingest::source::Item>,
@@ -206,23 +268,18 @@ pub async fn run(
 ) -> cairn_log::Result<ImportSummary> {
     use futures::StreamExt;
     let mut summary = ImportSummary::default();
-    let mut parsed = futures::stream::iter(items.into_iter().map(|item| async move {
-        let name = item.name();
-        let content = item.read().await.map_err(|reason| Rejection {
-            location: name.clone(),
-            reason,
-        })?;
-        tokio::task::spawn_blocking(move || parse(&name, &content))
-            .await
-            .map_err(|e| Rejection {
-                location: "parser".into(),
-                reason: e.to_string(),
-            })?
-    }))
-    .buffered(PARSE_AHEAD);
-    while let Some(file) = parsed.next().await {
+    let mut prepared = futures::stream::iter(items.into_iter().map(|item| tokio::spawn(prepare(log.clone(), item))))
+        .buffered(PARSE_AHEAD);
+    while let Some(joined) = prepared.next().await {
+        let file = joined.map_err(|e| cairn_log::Error::Unavailable(format!("import task failed: {e}")))?;
         match file {
-            Ok(f) => commit(log, f, &mut summary).await?,
+            Ok(Prepared::Parsed(f)) => commit(log, f, &mut summary).await?,
+            Ok(Prepared::Done { bytes, events }) => {
+                summary.files += 1;
+                summary.bytes += bytes;
+                summary.files_already_imported += u64::from(events > 0);
+                summary.duplicates_skipped += events;
+            }
             Err(r) => {
                 summary.files += 1;
                 summary.rejected.push(r);

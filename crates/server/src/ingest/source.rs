@@ -30,9 +30,9 @@ impl Item {
         }
     }
 
-    /// The file's bytes, gunzipped when they are gzip.
+    /// The file's bytes as stored (see [`decode`]).
     pub async fn read(&self) -> Result<Vec<u8>, String> {
-        let raw = match self {
+        Ok(match self {
             Item::Local(p) => tokio::fs::read(p).await.map_err(|e| e.to_string())?,
             Item::S3 { store, key, .. } => store
                 .get(&object_store::path::Path::from(key.as_str()))
@@ -42,18 +42,21 @@ impl Item {
                 .await
                 .map_err(|e| e.to_string())?
                 .to_vec(),
-        };
-        if raw.starts_with(&[0x1f, 0x8b]) {
-            let mut out = Vec::with_capacity(raw.len() * 8);
-            // MultiGzDecoder: some tools concatenate gzip members.
-            flate2::read::MultiGzDecoder::new(&raw[..])
-                .read_to_end(&mut out)
-                .map_err(|e| format!("not a valid gzip file: {e}"))?;
-            Ok(out)
-        } else {
-            Ok(raw)
-        }
+        })
     }
+}
+
+/// A file's content: gunzipped when it is gzip. CPU work: run it on a blocking thread.
+pub fn decode(raw: Vec<u8>) -> Result<Vec<u8>, String> {
+    if !raw.starts_with(&[0x1f, 0x8b]) {
+        return Ok(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len() * 8);
+    // MultiGzDecoder: some tools concatenate gzip members.
+    flate2::read::MultiGzDecoder::new(&raw[..])
+        .read_to_end(&mut out)
+        .map_err(|e| format!("not a valid gzip file: {e}"))?;
+    Ok(out)
 }
 
 fn importable(p: &Path) -> bool {
