@@ -3,6 +3,7 @@
 mod api;
 mod cli;
 mod crash;
+mod import;
 mod serve;
 
 use std::io::{BufRead, BufReader, Read, Write};
