@@ -11,7 +11,7 @@ use cairn_model::Resource;
 use cairn_model::trail::Tag;
 use serde_json::{Map, Value, json};
 
-use super::input::Input;
+use super::input::{Input, decode_token, encode_token};
 use super::{Call, Done};
 use crate::api::error::ApiError;
 use crate::channels::store::StoreError;
@@ -357,21 +357,6 @@ async fn delete_channel(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiE
         return Err(not_found(call, &c.arn));
     }
     Ok(done_with(call, &c.arn, json!({})))
-}
-
-fn encode_token(s: &str) -> String {
-    s.bytes().map(|b| format!("{b:02x}")).collect()
-}
-
-fn decode_token(t: &str) -> Option<String> {
-    if !t.len().is_multiple_of(2) || t.len() > 2048 {
-        return None;
-    }
-    let bytes: Option<Vec<u8>> = (0..t.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(t.get(i..i + 2)?, 16).ok())
-        .collect();
-    String::from_utf8(bytes?).ok()
 }
 
 #[cfg(test)]

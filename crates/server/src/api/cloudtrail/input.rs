@@ -69,6 +69,21 @@ impl Input<'_> {
         }
     }
 
+    /// `StartTime` and `EndTime` (epoch seconds), refusing a start after the end.
+    pub fn time_range(&self) -> Result<(Option<f64>, Option<f64>), ApiError> {
+        let start = self.timestamp("StartTime")?;
+        let end = self.timestamp("EndTime")?;
+        if let (Some(s), Some(e)) = (start, end)
+            && s > e
+        {
+            return Err(ApiError::client(
+                "InvalidTimeRangeException",
+                "The StartTime must be earlier than or equal to the EndTime.",
+            ));
+        }
+        Ok((start, end))
+    }
+
     /// A structured member, with `code` for content that does not fit its shape.
     pub fn typed<T: DeserializeOwned>(&self, name: &str, code: &str) -> Result<Option<T>, ApiError> {
         match self.present(name) {
@@ -78,4 +93,21 @@ impl Input<'_> {
                 .map_err(|e| ApiError::client(code, format!("{name} is not valid: {e}"))),
         }
     }
+}
+
+/// A list position as a NextToken (hex of the last key listed). List tokens only name a key the
+/// caller could list anyway; LookupEvents tokens are sealed instead (history::token).
+pub fn encode_token(s: &str) -> String {
+    crate::auth::sigv4::hex(s.as_bytes())
+}
+
+pub fn decode_token(t: &str) -> Option<String> {
+    if !t.len().is_multiple_of(2) || t.len() > 2048 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..t.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(t.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
 }

@@ -51,16 +51,7 @@ pub async fn lookup_events(call: &Call<'_>, input: &Input<'_>) -> Result<Done, A
         return Err(ApiError::client("ThrottlingException", "Rate exceeded"));
     }
     let filter = attributes(input)?;
-    let start = input.timestamp("StartTime")?;
-    let end = input.timestamp("EndTime")?;
-    if let (Some(s), Some(e)) = (start, end)
-        && s > e
-    {
-        return Err(ApiError::client(
-            "InvalidTimeRangeException",
-            "Start time must be earlier than or equal to the end time.",
-        ));
-    }
+    let (start, end) = input.time_range()?;
     let insight = match input.str("EventCategory")? {
         None => false,
         Some("insight") => true,

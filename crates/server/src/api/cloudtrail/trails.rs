@@ -12,7 +12,7 @@ use cairn_model::trail::{
 };
 use serde_json::{Map, Value, json};
 
-use super::input::Input;
+use super::input::{Input, decode_token, encode_token};
 use super::{Call, Done, trail_resource};
 use crate::api::error::ApiError;
 use crate::destinations::BucketCheck;
@@ -518,21 +518,6 @@ fn list_trails(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiError> {
     Ok(Done::new(body))
 }
 
-fn encode_token(s: &str) -> String {
-    s.bytes().map(|b| format!("{b:02x}")).collect()
-}
-
-fn decode_token(t: &str) -> Option<String> {
-    if !t.len().is_multiple_of(2) || t.len() > 2048 {
-        return None;
-    }
-    let bytes: Option<Vec<u8>> = (0..t.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(t.get(i..i + 2)?, 16).ok())
-        .collect();
-    String::from_utf8(bytes?).ok()
-}
-
 fn get_trail_status(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiError> {
     let name = input.required_str("Name", "InvalidTrailNameException")?;
     let t = resolve(call, name)?;
@@ -783,16 +768,7 @@ fn list_tags(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiError> {
 
 fn list_public_keys(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiError> {
     call.authorize("*")?;
-    let start = input.timestamp("StartTime")?;
-    let end = input.timestamp("EndTime")?;
-    if let (Some(s), Some(e)) = (start, end)
-        && s > e
-    {
-        return Err(ApiError::client(
-            "InvalidTimeRangeException",
-            "The StartTime must be earlier than the EndTime.",
-        ));
-    }
+    input.time_range()?;
     // Digest signing keys arrive with log file integrity validation; until then none exist.
     Ok(Done::new(json!({ "PublicKeyList": [] })))
 }
