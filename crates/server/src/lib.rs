@@ -151,7 +151,10 @@ impl AppState {
         let mut buckets = self.inner.lookup_buckets.lock();
         let b = buckets
             .entry((account.to_string(), region.to_string()))
-            .or_insert(TokenBucket { tokens: rate, at: now });
+            .or_insert(TokenBucket {
+                tokens: rate.max(1.0),
+                at: now,
+            });
         b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(rate.max(1.0));
         b.at = now;
         if b.tokens >= 1.0 {
