@@ -12,7 +12,7 @@ use crate::{Proc, cairn};
 
 /// Files of one batch and files of several (the importer's batches hold 10,000 records).
 const FILES: [usize; 8] = [4000, 21_000, 3000, 2500, 12_000, 4000, 500, 3000];
-const KILLS: usize = 6;
+const KILLS: usize = 12;
 
 #[test]
 fn a_killed_import_resumes_and_stores_every_record_once() {

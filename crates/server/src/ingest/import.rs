@@ -4,8 +4,9 @@
 //! Imports are idempotent per file: a file's records are appended in deterministic batches, and
 //! the catalog remembers (by the SHA-256 of the file's content) how many batches are durable. A
 //! file imported before is skipped; a file whose import was interrupted resumes after its last
-//! durable batch. A batch is atomic in the WAL, so the only ambiguous batch after a crash is the
-//! one after the last recorded, and one lookup of its first event settles it.
+//! durable batch. A file's record is written before its first append, and a batch is atomic in
+//! the WAL, so after a crash the only ambiguous batch of a file is the one after the last
+//! recorded, and one lookup of its first event settles it.
 
 use std::collections::HashSet;
 
@@ -174,15 +175,26 @@ pub async fn commit(log: &EventLog, file: ParsedFile, summary: &mut ImportSummar
     summary.duplicates_skipped += file.in_file_duplicates;
     summary.rejected.extend(file.rejected);
     let catalog = log.catalog();
-    let mut progress = match catalog.get_document(KIND, &file.digest).await? {
-        Some(json) => serde_json::from_str::<FileProgress>(&json)
-            .map_err(|e| cairn_log::Error::Catalog(format!("import record of {}: {e}", file.digest)))?,
-        None => FileProgress {
-            name: file.name.clone(),
-            batches: file.batches.len(),
-            committed: 0,
-            events: file.events,
-        },
+    let (mut progress, resumed) = match catalog.get_document(KIND, &file.digest).await? {
+        Some(json) => (
+            serde_json::from_str::<FileProgress>(&json)
+                .map_err(|e| cairn_log::Error::Catalog(format!("import record of {}: {e}", file.digest)))?,
+            true,
+        ),
+        None => {
+            // Recorded before the first append, so an interruption is always seen as one.
+            let p = FileProgress {
+                name: file.name.clone(),
+                batches: file.batches.len(),
+                committed: 0,
+                events: file.events,
+            };
+            if !file.batches.is_empty() {
+                let json = serde_json::to_string(&p).expect("progress serialises");
+                catalog.put_document(KIND, &file.digest, &json).await?;
+            }
+            (p, false)
+        }
     };
     if progress.committed >= file.batches.len() {
         if !file.batches.is_empty() {
@@ -193,7 +205,7 @@ pub async fn commit(log: &EventLog, file: ParsedFile, summary: &mut ImportSummar
     }
     let mut batches = file.batches.into_iter().enumerate().skip(progress.committed).peekable();
     // After an interruption, the batch after the last recorded one may be durable already.
-    if progress.committed > 0
+    if resumed
         && let Some((_, b)) = batches.peek()
         && batch_present(log, b).await?
     {
