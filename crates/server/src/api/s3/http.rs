@@ -20,6 +20,18 @@ pub const EVENT_SOURCE: &str = "s3.amazonaws.com";
 /// Bodies the facade accepts (CreateBucket's configuration; object uploads are refused anyway).
 const MAX_BODY_BYTES: usize = 1 << 20;
 
+/// A call that cannot be recorded is not answered as if it were.
+const UNRECORDED: &str = "Cairn cannot record this request right now; try again shortly.";
+
+fn unavailable(message: &str, request_id: &str) -> Response {
+    error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "ServiceUnavailable",
+        message,
+        request_id,
+    )
+}
+
 struct Access<'a>(&'a Principal);
 
 impl S3Access for Access<'_> {
@@ -81,12 +93,7 @@ async fn answer(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body, req
         }
     };
     let Some(ready) = state.ready() else {
-        return error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "ServiceUnavailable",
-            "Cairn is starting; try again shortly.",
-            &request_id,
-        );
+        return unavailable("Cairn is starting; try again shortly.", &request_id);
     };
     let Some(buckets) = state.destinations().local().cloned() else {
         return error_response(
@@ -153,12 +160,7 @@ async fn answer(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body, req
     let event = audit::event(&ctx, &auth.principal, record);
     if let Err(e) = audit::record(&ready.log, &event).await {
         tracing::error!(error = %e, "cannot record an S3 call; refusing to answer it");
-        return error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "ServiceUnavailable",
-            "Cairn cannot record this request right now; try again shortly.",
-            &request_id,
-        );
+        return unavailable(UNRECORDED, &request_id);
     }
     let status = outcome.response.status();
     let label = if status.is_server_error() {
@@ -248,12 +250,7 @@ async fn record_auth_failure(
     let event = audit::event(&ctx, &principal, record);
     audit::record(&ready.log, &event).await.map_err(|e| {
         tracing::error!(error = %e, "cannot record an S3 call; refusing to answer it");
-        error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "ServiceUnavailable",
-            "Cairn cannot record this request right now; try again shortly.",
-            request_id,
-        )
+        unavailable(UNRECORDED, request_id)
     })
 }
 
