@@ -77,12 +77,17 @@ impl Destinations {
 
     pub async fn check_bucket(&self, name: &str) -> BucketCheck {
         match self {
-            Destinations::Local(buckets) => match buckets.bucket(name) {
-                Some(info) => BucketCheck::Owned {
-                    account_id: info.owner_account_id,
-                },
-                None => BucketCheck::Missing,
-            },
+            Destinations::Local(buckets) => {
+                // A file read behind the store's lock: not on an async worker.
+                let (buckets, name) = (buckets.clone(), name.to_string());
+                match tokio::task::spawn_blocking(move || buckets.bucket(&name)).await {
+                    Ok(Some(info)) => BucketCheck::Owned {
+                        account_id: info.owner_account_id,
+                    },
+                    Ok(None) => BucketCheck::Missing,
+                    Err(e) => BucketCheck::Unreachable(e.to_string()),
+                }
+            }
             Destinations::S3(endpoint) => {
                 let store = match endpoint.store(name) {
                     Ok(s) => s,

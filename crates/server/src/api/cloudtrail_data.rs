@@ -29,7 +29,7 @@ use crate::AppState;
 use crate::audit::{self, CallRecord};
 use crate::auth::identity::Principal;
 use crate::auth::policy::Decision;
-use crate::channels::{ChannelConfig, channel_arn, is_channel_id, parse_channel_arn};
+use crate::channels::{ChannelConfig, resolve_channel};
 use crate::listener::ConnInfo;
 
 pub const EVENT_SOURCE: &str = "cloudtrail-data.amazonaws.com";
@@ -368,17 +368,8 @@ fn put_audit_events(
         .as_deref()
         .filter(|c| !c.is_empty())
         .ok_or_else(|| ApiError::client("InvalidChannelARN", "channelArn is required."))?;
-    let arn = if given.starts_with("arn:") {
-        given.to_string()
-    } else {
-        channel_arn(region, account, given)
-    };
+    let (arn, valid) = resolve_channel(given, region, account);
     authorize(principal, &arn)?;
-    let valid = if given.starts_with("arn:") {
-        parse_channel_arn(given).is_some()
-    } else {
-        is_channel_id(given)
-    };
     if !valid {
         return Err(ApiError::client(
             "InvalidChannelARN",

@@ -33,6 +33,16 @@ pub fn is_channel_id(id: &str) -> bool {
     (1..=128).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// The ARN a request's channel ARN-or-id names (an id is in the caller's account and region), and
+/// whether it is well formed. Callers authorize on the ARN before reporting a malformed one.
+pub fn resolve_channel(given: &str, region: &str, account: &str) -> (String, bool) {
+    if given.starts_with("arn:") {
+        (given.to_string(), parse_channel_arn(given).is_some())
+    } else {
+        (channel_arn(region, account, given), is_channel_id(given))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

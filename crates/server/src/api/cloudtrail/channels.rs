@@ -15,7 +15,7 @@ use super::input::{Input, decode_token, encode_token};
 use super::{Call, Done};
 use crate::api::error::ApiError;
 use crate::channels::store::StoreError;
-use crate::channels::{ChannelConfig, Destination, channel_arn, is_channel_id, parse_channel_arn};
+use crate::channels::{ChannelConfig, Destination, channel_arn, resolve_channel};
 
 /// The operations this file serves.
 pub const OPS: &[&str] = &[
@@ -167,17 +167,8 @@ fn not_found(call: &Call<'_>, what: &str) -> ApiError {
 /// the ARN, so a caller without it learns nothing else.
 fn resolve(call: &Call<'_>, input: &Input<'_>) -> Result<Arc<ChannelConfig>, ApiError> {
     let given = input.required_str("Channel", "InvalidParameterException")?;
-    let arn = if given.starts_with("arn:") {
-        given.to_string()
-    } else {
-        channel_arn(call.region, call.account(), given)
-    };
+    let (arn, valid) = resolve_channel(given, call.region, call.account());
     call.authorize(&arn)?;
-    let valid = if given.starts_with("arn:") {
-        parse_channel_arn(given).is_some()
-    } else {
-        is_channel_id(given)
-    };
     if !valid {
         return Err(ApiError::client(
             "ChannelARNInvalidException",

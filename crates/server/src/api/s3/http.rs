@@ -135,26 +135,15 @@ async fn answer(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body, req
         }
     };
 
-    let a = outcome.audit;
+    let bytes_out = outcome.audit.bytes_out;
     let record = CallRecord {
-        event_source: EVENT_SOURCE,
-        event_name: a.event_name,
-        read_only: a.read_only,
-        management: a.management,
-        request_parameters: Some(a.request_parameters),
-        response_elements: a.response_elements,
-        error: a.error,
-        resources: a
-            .resources
-            .into_iter()
-            .filter_map(|r| serde_json::from_value::<Resource>(r).ok())
-            .collect(),
         additional_event_data: Some(serde_json::json!({
             "SignatureVersion": "SigV4",
             "AuthenticationMethod": if claimed_presigned(&parts) { "QueryString" } else { "AuthHeader" },
             "bytesTransferredIn": 0,
-            "bytesTransferredOut": a.bytes_out,
+            "bytesTransferredOut": bytes_out,
         })),
+        ..call_record(outcome.audit)
     };
     let ctx = caller::context(&parts, conn, &auth.region, &request_id, time);
     let event = audit::event(&ctx, &auth.principal, record);
@@ -238,13 +227,10 @@ async fn record_auth_failure(
     .await;
     let Ok(a) = described else { return Ok(()) };
     let record = CallRecord {
-        event_source: EVENT_SOURCE,
-        event_name: a.event_name,
-        read_only: a.read_only,
-        management: a.management,
-        request_parameters: Some(a.request_parameters),
         error: Some((code.to_string(), message.to_string())),
-        ..CallRecord::default()
+        response_elements: None,
+        resources: Vec::new(),
+        ..call_record(a)
     };
     let ctx = caller::context(parts, conn, &region, request_id, time);
     let event = audit::event(&ctx, &principal, record);
@@ -260,6 +246,25 @@ struct Failure<'a> {
     message: &'a str,
     request_id: &'a str,
     time: EventTime,
+}
+
+/// The audit record of what the facade did.
+fn call_record(a: super::S3Audit) -> CallRecord {
+    CallRecord {
+        event_source: EVENT_SOURCE,
+        event_name: a.event_name,
+        read_only: a.read_only,
+        management: a.management,
+        request_parameters: Some(a.request_parameters),
+        response_elements: a.response_elements,
+        error: a.error,
+        resources: a
+            .resources
+            .into_iter()
+            .filter_map(|r| serde_json::from_value::<Resource>(r).ok())
+            .collect(),
+        additional_event_data: None,
+    }
 }
 
 fn claimed_presigned(parts: &Parts) -> bool {
