@@ -70,7 +70,7 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 /// Suffix of old WAL files kept for reuse. Writing over blocks a file already owns is cheaper
 /// than allocating new ones, and freeing blocks can stall fsync for a long time (notably on file
 /// systems mounted with online discard), so sealed files are recycled rather than deleted.
-const SPARE_SUFFIX: &str = "wal-spare";
+pub(crate) const SPARE_SUFFIX: &str = "wal-spare";
 /// Suffix of old WAL files beyond the spares, being deleted.
 const RETIRED_SUFFIX: &str = "wal-retired";
 /// Old WAL files kept for reuse.

@@ -40,6 +40,15 @@ pub fn recover(
         let data = std::fs::read(&path).map_err(|e| Error::io("reading WAL file", &path, e))?;
         let header_seq = match decode_file_header(&data) {
             Ok(seq) if seq == named_seq => seq,
+            Ok(seq) if is_last && seq < named_seq => {
+                // A spare renamed before its new header was written (how earlier versions
+                // recycled files, crash in between): nothing was ever appended to it.
+                tracing::warn!(file = %path.display(), "returning a WAL file whose recycling was interrupted to the spares");
+                let spare = path.with_extension(super::SPARE_SUFFIX);
+                std::fs::rename(&path, &spare).map_err(|e| Error::io("renaming WAL file", &path, e))?;
+                sync_dir(dir)?;
+                continue;
+            }
             Ok(seq) => {
                 out.corruption.push(format!(
                     "{}: header names sequence {seq}, file name says {named_seq}",
@@ -194,19 +203,32 @@ fn truncate(path: &PathBuf, len: u64) -> Result<()> {
 /// after the header.
 pub(crate) fn create_file(dir: &Path, first_seq: Seq) -> Result<(std::fs::File, PathBuf)> {
     let path = dir.join(super::file_name(first_seq));
-    let spare = super::take_spare(dir);
-    let opened = match &spare {
-        Some(s) => std::fs::rename(s, &path).and_then(|_| std::fs::OpenOptions::new().write(true).open(&path)),
-        None => std::fs::OpenOptions::new().create_new(true).write(true).open(&path),
+    let header = super::frame::encode_file_header(first_seq);
+    let f = match super::take_spare(dir) {
+        // The spare gets its new header durably *before* it takes its new name, so a file named
+        // for a sequence number always says so in its header, whenever a crash strikes.
+        Some(spare) => {
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&spare)
+                .and_then(|mut f| f.write_all(&header).and_then(|_| f.sync_data()).map(|_| f))
+                .map_err(|e| Error::io("preparing spare WAL file", &spare, e))?;
+            std::fs::rename(&spare, &path).map_err(|e| Error::io("creating WAL file", &path, e))?;
+            f
+        }
+        None => {
+            let mut f = std::fs::OpenOptions::new()
+                .create_new(true)
+                .write(true)
+                .open(&path)
+                .map_err(|e| Error::io("creating WAL file", &path, e))?;
+            if let Err(e) = f.write_all(&header).and_then(|_| f.sync_all()) {
+                let _ = std::fs::remove_file(&path);
+                return Err(Error::io("writing WAL file header", &path, e));
+            }
+            f
+        }
     };
-    let mut f = opened.map_err(|e| Error::io("creating WAL file", &path, e))?;
-    let res = f
-        .write_all(&super::frame::encode_file_header(first_seq))
-        .and_then(|_| if spare.is_some() { f.sync_data() } else { f.sync_all() });
-    if let Err(e) = res {
-        let _ = std::fs::remove_file(&path);
-        return Err(Error::io("writing WAL file header", &path, e));
-    }
     sync_dir(dir)?;
     Ok((f, path))
 }
