@@ -35,6 +35,8 @@ pub struct Settings {
     pub wal_file_size: String,
     /// Refuse appends while this much waits to be flushed (`2GiB`).
     pub max_unflushed_size: String,
+    /// Memory for lookup caches (matching rows and records read from segments).
+    pub lookup_cache_size: String,
     /// Rows per Parquet row group.
     pub row_group_rows: usize,
     /// zstd level of segments written by memtable flushes (fast; 1..=22).
@@ -115,6 +117,7 @@ impl Default for Settings {
             memtable_flush_age: "60s".into(),
             wal_file_size: "128MiB".into(),
             max_unflushed_size: "2GiB".into(),
+            lookup_cache_size: "256MiB".into(),
             row_group_rows: 32 * 1024,
             flush_zstd_level: 1,
             zstd_level: 9,
@@ -174,6 +177,7 @@ impl Settings {
             memtable_flush_bytes: size("memtable_flush_size", &self.memtable_flush_size)? as usize,
             memtable_flush_age: duration("memtable_flush_age", &self.memtable_flush_age)?,
             max_unflushed_bytes: size("max_unflushed_size", &self.max_unflushed_size)? as usize,
+            lookup_cache_bytes: size("lookup_cache_size", &self.lookup_cache_size)? as usize,
             row_group_rows: if self.row_group_rows == 0 {
                 bail!("row_group_rows must be at least 1")
             } else {

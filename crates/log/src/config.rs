@@ -57,6 +57,9 @@ pub struct LogConfig {
     pub max_unflushed_bytes: usize,
     /// Rows per Parquet row group.
     pub row_group_rows: usize,
+    /// Data page size of the record column in segments: larger pages compress a little better,
+    /// smaller ones make a lookup decompress less per record it returns.
+    pub record_page_bytes: usize,
     /// zstd level of segments written by memtable flushes: fast, so flushing keeps up with ingest.
     pub flush_zstd_level: i32,
     /// zstd level of segments written by compaction: slower and smaller, off the ingest path.
@@ -70,6 +73,9 @@ pub struct LogConfig {
     pub compaction_target_bytes: u64,
     /// How often retention and compaction run.
     pub maintenance_interval: Duration,
+    /// Memory for what lookups decode from segments (matching rows, fetched records), so the
+    /// next page of a lookup does not decode the same row groups again.
+    pub lookup_cache_bytes: usize,
     pub segments: SegmentLocation,
 }
 
@@ -82,12 +88,14 @@ impl Default for LogConfig {
             memtable_flush_age: Duration::from_secs(60),
             max_unflushed_bytes: 2 << 30,
             row_group_rows: 32 * 1024,
+            record_page_bytes: 256 << 10,
             flush_zstd_level: 1,
             zstd_level: 9,
             retention: Some(Duration::from_secs(90 * 24 * 3600)),
             compaction_small_bytes: 16 << 20,
             compaction_target_bytes: 64 << 20,
             maintenance_interval: Duration::from_secs(60),
+            lookup_cache_bytes: 256 << 20,
             segments: SegmentLocation::Local,
         }
     }

@@ -14,6 +14,7 @@
 //! * The WAL is truncated only below every cursor and the last flushed segment.
 #![forbid(unsafe_code)]
 
+mod cache;
 pub mod catalog;
 pub mod config;
 pub mod error;
@@ -119,6 +120,7 @@ pub(crate) struct Inner {
     pub maintenance_lock: tokio::sync::Mutex<()>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     wal_commits: Arc<std::sync::atomic::AtomicU64>,
+    scan_cache: Arc<cache::ScanCache>,
     _lock: File,
 }
 
@@ -266,6 +268,7 @@ impl EventLog {
             })
         };
         let wal_commits = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let scan_cache = Arc::new(cache::ScanCache::new(config.lookup_cache_bytes));
         let writer = WalWriter::start(
             &wal_dir,
             wal_files.clone(),
@@ -296,6 +299,7 @@ impl EventLog {
             maintenance_lock: tokio::sync::Mutex::new(()),
             tasks: Mutex::new(Vec::new()),
             wal_commits,
+            scan_cache,
             _lock: lock,
         });
         let log = EventLog { inner };
@@ -371,6 +375,22 @@ impl EventLog {
         Ok(receipt)
     }
 
+    /// Sequences a batch for the next group commit and returns without waiting for it (within
+    /// a tokio runtime). For records nobody is told are durable, such as the audit record of a
+    /// read-only call, whose answer need not wait for a disk flush. A failed commit is logged.
+    pub fn append_detached(&self, records: Vec<EventRecord>) -> Result<()> {
+        let n = records.len();
+        let rx = self.submit(records)?;
+        tokio::spawn(async move {
+            match rx.await {
+                Ok(Ok(_)) => metrics::counter!("cairn_log_appended_events_total").increment(n as u64),
+                Ok(Err(e)) => tracing::error!(error = %e, events = n, "a detached append failed"),
+                Err(_) => tracing::error!(events = n, "a detached append was dropped: the WAL writer stopped"),
+            }
+        });
+        Ok(())
+    }
+
     /// [`EventLog::append`] for threads outside the async runtime.
     pub fn append_blocking(&self, records: Vec<EventRecord>) -> Result<AppendReceipt> {
         let n = records.len();
@@ -402,6 +422,7 @@ impl EventLog {
         scan::Snapshot {
             mem: MemSnapshot { chunks },
             segments: st.segments.clone(),
+            cache: self.inner.scan_cache.clone(),
         }
     }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use cairn_model::{EventRecord, EventTime, LookupAttribute, LookupFilter, RecordIndex};
 
+use crate::cache::{HitKey, ScanCache};
 use crate::error::{Error, Result};
 use crate::memtable::MemSnapshot;
 use crate::segment::read::{self, ColumnMatch};
@@ -77,6 +78,10 @@ pub struct ScanStats {
     pub segments_considered: usize,
     pub row_groups_read: usize,
     pub row_groups_pruned: usize,
+    /// Row groups whose matching rows came from the lookup cache.
+    pub row_groups_cached: usize,
+    /// Records fetched from segments (the rest of a page came from memory).
+    pub records_fetched: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -91,7 +96,14 @@ pub struct ScanPage {
 pub(crate) struct Snapshot {
     pub mem: MemSnapshot,
     pub segments: Arc<SegmentSet>,
+    pub cache: Arc<ScanCache>,
 }
+
+/// Pages of hits kept beyond the page asked for, whose records are fetched with it (they share
+/// its compressed pages, so it costs little): a client paging on is then served from memory.
+const READAHEAD_PAGES: usize = 4;
+/// ...but no more records than this (large pages, as exports read, need no help).
+const MAX_READAHEAD: usize = 250;
 
 enum Source {
     Mem(EventRecord),
@@ -143,6 +155,26 @@ pub fn index_matches(ix: &RecordIndex, filter: &LookupFilter) -> bool {
     }
 }
 
+/// Cores to read row groups on (asked once: the answer comes from cgroup files).
+fn parallelism() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// The cache key of what a row group scan matches: the filter and the categories, spelled out.
+fn hit_key_of(matcher: Option<&ColumnMatch>, categories: Option<&[String]>) -> String {
+    let f = match matcher {
+        None | Some(ColumnMatch::Nothing) => String::new(),
+        Some(ColumnMatch::Text { column, value }) => format!("{column}={value}"),
+        Some(ColumnMatch::Hash { column, hash }) => format!("{column}#{hash}"),
+        Some(ColumnMatch::Bool(b)) => format!("read_only={b}"),
+    };
+    match categories {
+        None => f,
+        Some(c) => format!("{f}\n{}", c.join("\n")),
+    }
+}
+
 /// Keeps the `want` newest hits, newest first.
 fn trim(hits: &mut Vec<Hit>, want: usize) {
     hits.sort_unstable_by_key(|h| std::cmp::Reverse(h.key));
@@ -155,6 +187,13 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
         return Err(Error::InvalidInput("a scan needs a limit of at least 1".into()));
     }
     let want = req.limit + 1;
+    // Read ahead only for a client that pages: a first page is often the only one wanted, and
+    // its latency is what people feel.
+    let retained = if req.after.is_some() {
+        want + (req.limit * READAHEAD_PAGES).min(MAX_READAHEAD)
+    } else {
+        want
+    };
     let start = req.start.millis();
     let end = req.end.millis();
     let after = req.after.map(|p| (p.event_time.millis(), p.seq));
@@ -163,16 +202,18 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
     let keep = move |t: i64, s: Seq| t >= start && t <= end && after.is_none_or(|a| (t, s) < a);
     let categories = req.categories.as_deref();
     let matcher = req.filter.as_ref().map(compile);
+    let hit_key = hit_key_of(matcher.as_ref(), categories);
     let mut stats = ScanStats::default();
     let mut hits: Vec<Hit> = Vec::new();
-    let parallelism = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parallelism = parallelism();
 
     for e in snap.mem.iter() {
         stats.memtable_events_examined += 1;
         let ix = e.record.index();
-        if ix.account_id == req.account_id
+        // The integer test first: pages deep in the past skip every unflushed event on it.
+        if keep(ix.event_time.millis(), e.seq)
+            && ix.account_id == req.account_id
             && ix.region == req.region
-            && keep(ix.event_time.millis(), e.seq)
             && categories.is_none_or(|c| c.contains(&ix.event_category))
             && req.filter.as_ref().is_none_or(|f| index_matches(ix, f))
         {
@@ -182,11 +223,29 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
             });
         }
     }
-    trim(&mut hits, want);
+    trim(&mut hits, retained);
 
     let segments = snap.segments.partition(&req.account_id, &req.region);
     // The oldest time still able to enter the page, once it is full.
     let floor = |hits: &Vec<Hit>| (hits.len() >= want).then(|| hits[want - 1].key.0);
+    // `found` is newest first: the rows past the position (or newer than `end`) are a prefix,
+    // and no more than `retained` of the rest can be kept.
+    let add = |hits: &mut Vec<Hit>, si: usize, found: &[read::RowHit]| {
+        let first = found.partition_point(|h| h.event_time > end || after.is_some_and(|a| (h.event_time, h.seq) >= a));
+        hits.extend(
+            found[first..]
+                .iter()
+                .take_while(|h| h.event_time >= start)
+                .take(retained)
+                .map(|h| Hit {
+                    key: (h.event_time, h.seq),
+                    source: Source::Segment {
+                        segment: si,
+                        row: h.row,
+                    },
+                }),
+        );
+    };
     if !matches!(matcher, Some(ColumnMatch::Nothing)) {
         for (si, seg) in segments.iter().enumerate() {
             if seg.meta.max_event_time < start || seg.meta.min_event_time > upper_time {
@@ -199,6 +258,7 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
             }
             stats.segments_considered += 1;
             let meta = seg.reader_metadata().await?;
+            let seg_id: Arc<str> = Arc::from(seg.meta.id.as_str());
             // Row groups newest first, up to one per core read at once: a rare value can mean
             // reading many of them, and decoding is what costs.
             let groups: Vec<read::RowGroupInfo> = read::row_groups(&meta).into_iter().rev().collect();
@@ -211,6 +271,14 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
                     if rg.max_time < start || rg.min_time > upper_time || floor(&hits).is_some_and(|f| f > rg.max_time)
                     {
                         stats.row_groups_pruned += 1;
+                        continue;
+                    }
+                    let key: HitKey = (seg_id.clone(), rg.index, hit_key.clone());
+                    if let Some(found) = snap.cache.hits.get(&key) {
+                        stats.row_groups_cached += 1;
+                        add(&mut hits, si, &found);
+                        // `floor` needs the hits in order.
+                        trim(&mut hits, retained);
                         continue;
                     }
                     let maybe = match &matcher {
@@ -229,29 +297,34 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
                     stats.row_groups_read += 1;
                     let (seg, meta, matcher, categories) =
                         (seg.clone(), meta.clone(), matcher.clone(), req.categories.clone());
-                    wave.push(tokio::spawn(async move {
-                        read::row_group_hits(&seg, &meta, &rg, matcher.as_ref(), categories.as_deref(), &keep).await
-                    }));
+                    // Every matching row, whatever the time bounds and position, so that the
+                    // cached answer serves any page of any lookup with this filter.
+                    wave.push((
+                        key,
+                        tokio::spawn(async move {
+                            read::row_group_hits(&seg, &meta, &rg, matcher.as_ref(), categories.as_deref(), &|_, _| {
+                                true
+                            })
+                            .await
+                        }),
+                    ));
                 }
-                for task in wave {
-                    let found = task
+                for (key, task) in wave {
+                    let mut found = task
                         .await
                         .map_err(|e| Error::Unavailable(format!("lookup task failed: {e}")))??;
-                    hits.extend(found.into_iter().map(|h| Hit {
-                        key: (h.event_time, h.seq),
-                        source: Source::Segment {
-                            segment: si,
-                            row: h.row,
-                        },
-                    }));
+                    found.sort_unstable_by_key(|h| std::cmp::Reverse((h.event_time, h.seq)));
+                    add(&mut hits, si, &found);
+                    let bytes = found.len() * std::mem::size_of::<read::RowHit>() + 128;
+                    snap.cache.hits.insert(key, Arc::new(found), bytes);
                 }
-                trim(&mut hits, want);
+                trim(&mut hits, retained);
             }
         }
     }
 
     let more = hits.len() > req.limit;
-    hits.truncate(req.limit);
+    let ahead = hits.split_off(req.limit.min(hits.len()));
     let next = if more {
         hits.last().map(|h| ScanPosition {
             event_time: EventTime::from_millis(h.key.0),
@@ -260,7 +333,7 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
     } else {
         None
     };
-    let mut events = materialize(hits, segments).await?;
+    let mut events = materialize(hits, &ahead, segments, &snap.cache, &mut stats).await?;
     // Segments match event ids by hash; the record has the final word.
     if let Some(f) = req.filter.as_ref().filter(|f| f.attribute == LookupAttribute::EventId) {
         events.retain(|e| index_matches(e.record.index(), f));
@@ -268,12 +341,37 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
     Ok(ScanPage { events, next, stats })
 }
 
-/// Turns hits into events, fetching segment records in one read per segment.
-async fn materialize(hits: Vec<Hit>, segments: &[Arc<SegmentHandle>]) -> Result<Vec<StoredEvent>> {
+/// Turns hits into events: records from the cache, or fetched from segments in one read per row
+/// group. When anything must be read, the records of the `ahead` hits are fetched (and cached)
+/// too.
+async fn materialize(
+    hits: Vec<Hit>,
+    ahead: &[Hit],
+    segments: &[Arc<SegmentHandle>],
+    cache: &ScanCache,
+    stats: &mut ScanStats,
+) -> Result<Vec<StoredEvent>> {
+    let id_of = |si: usize| -> Arc<str> { Arc::from(segments[si].meta.id.as_str()) };
+    let mut ids: HashMap<usize, Arc<str>> = HashMap::new();
+    let mut found: HashMap<Seq, EventRecord> = HashMap::new();
     let mut wanted: HashMap<usize, Vec<usize>> = HashMap::new();
-    for h in &hits {
+    let mut lookup = |h: &Hit, wanted: &mut HashMap<usize, Vec<usize>>| {
         if let Source::Segment { segment, row } = h.source {
-            wanted.entry(segment).or_default().push(row);
+            let id = ids.entry(segment).or_insert_with(|| id_of(segment)).clone();
+            match cache.records.get(&(id, h.key.1)) {
+                Some(r) => {
+                    found.insert(h.key.1, r);
+                }
+                None => wanted.entry(segment).or_default().push(row),
+            }
+        }
+    };
+    for h in &hits {
+        lookup(h, &mut wanted);
+    }
+    if !wanted.is_empty() {
+        for h in ahead {
+            lookup(h, &mut wanted);
         }
     }
     // One task per (segment, row group): decompressing record pages is the costly part of a
@@ -288,36 +386,41 @@ async fn materialize(hits: Vec<Hit>, segments: &[Arc<SegmentHandle>]) -> Result<
                 continue;
             }
             let (seg, meta) = (seg.clone(), meta.clone());
-            tasks.push(tokio::spawn(
-                async move { read::fetch_records(&seg, &meta, &inside).await },
+            tasks.push((
+                si,
+                tokio::spawn(async move { read::fetch_records(&seg, &meta, &inside).await }),
             ));
         }
     }
-    let mut fetched: HashMap<Seq, String> = HashMap::new();
-    for t in tasks {
+    for (si, t) in tasks {
         let part = t
             .await
             .map_err(|e| Error::Unavailable(format!("record fetch task failed: {e}")))??;
-        fetched.extend(part);
+        let id = id_of(si);
+        for (seq, json) in part {
+            stats.records_fetched += 1;
+            let record = EventRecord::from_compact_json(&json).map_err(|e| {
+                Error::corrupt(
+                    segments[si].location(),
+                    format!("stored record {seq} is unreadable: {e}"),
+                )
+            })?;
+            cache
+                .records
+                .insert((id.clone(), seq), record.clone(), json.len() + 256);
+            found.insert(seq, record);
+        }
     }
     let mut events = Vec::with_capacity(hits.len());
     for h in hits {
         let record = match h.source {
             Source::Mem(r) => r,
-            Source::Segment { segment, .. } => {
-                let json = fetched.remove(&h.key.1).ok_or_else(|| {
-                    Error::corrupt(
-                        segments[segment].location(),
-                        format!("row for sequence {} not found", h.key.1),
-                    )
-                })?;
-                EventRecord::from_compact_json(&json).map_err(|e| {
-                    Error::corrupt(
-                        segments[segment].location(),
-                        format!("stored record {} is unreadable: {e}", h.key.1),
-                    )
-                })?
-            }
+            Source::Segment { segment, .. } => found.remove(&h.key.1).ok_or_else(|| {
+                Error::corrupt(
+                    segments[segment].location(),
+                    format!("row for sequence {} not found", h.key.1),
+                )
+            })?,
         };
         events.push(StoredEvent { seq: h.key.1, record });
     }

@@ -29,13 +29,18 @@ pub struct Args {
     /// Where the benchmark writes (a fresh temporary directory by default; removed afterwards).
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
-    /// Run only these phases: ingest, latency, lookup, recovery, import, sigv4, api (comma-separated).
+    /// Run only these phases: ingest, latency, lookup, recovery, import, sigv4, api, history
+    /// (comma-separated). `history` is not part of the default run: it stores --events more.
     #[arg(long, value_delimiter = ',', value_name = "PHASES")]
     only: Vec<String>,
     /// Run the lookup phase on a data directory an earlier `--keep` run stored (with the same
     /// --events), instead of storing the events again.
     #[arg(long, value_name = "DIR", hide = true)]
     lookup_data: Option<PathBuf>,
+    /// History phase: also write the events as CloudTrail gzip log files, with the probes and
+    /// Cairn's answers, into DIR (for the DuckDB side of `scripts/bench-history`).
+    #[arg(long, value_name = "DIR")]
+    history_files: Option<PathBuf>,
     /// Keep the benchmark's data directories for inspection.
     #[arg(long)]
     keep: bool,
@@ -79,7 +84,7 @@ impl Figure {
     }
 }
 
-fn bar(len: u64, what: &str) -> ProgressBar {
+pub(crate) fn bar(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(
         ProgressStyle::with_template("{msg:>10} [{bar:40}] {human_pos}/{human_len} ({per_sec}, eta {eta})")
@@ -151,6 +156,7 @@ pub fn run(settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
         ..settings
     });
     let runs = |phase: &str| args.only.is_empty() || args.only.iter().any(|o| o == phase);
+    let named = |phase: &str| args.only.iter().any(|o| o == phase);
     let mut base = match &args.work_dir {
         Some(d) => {
             std::fs::create_dir_all(d)?;
@@ -200,6 +206,13 @@ pub fn run(settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
     }
     if runs("api") {
         figures.extend(rt.block_on(super::bench_api::api(&base.path().join("api"), quick))?);
+    }
+    if named("history") {
+        figures.extend(rt.block_on(super::bench_history::history(
+            &base.path().join("history"),
+            events,
+            args.history_files.clone(),
+        ))?);
     }
     if runs("recovery") {
         figures.extend(rt.block_on(recovery(&base.path().join("recovery"), recovery_bytes))?);
@@ -419,7 +432,7 @@ fn probes_of(r: &EventRecord) -> Vec<Probe> {
 }
 
 /// Appends from a plain thread, waiting while the log reports that flushing is behind.
-fn append_with_backpressure(log: &EventLog, batch: Vec<EventRecord>) -> Result<(), cairn_log::Error> {
+pub(crate) fn append_with_backpressure(log: &EventLog, batch: Vec<EventRecord>) -> Result<(), cairn_log::Error> {
     loop {
         match log.append_blocking(batch.clone()) {
             Ok(_) => return Ok(()),
@@ -478,15 +491,7 @@ async fn lookup(dir: &Path, events: u64, store: bool) -> anyhow::Result<Vec<Figu
     let store_elapsed = started.elapsed();
     pb.finish_and_clear();
     log.flush().await?;
-    // Compact until nothing is left to merge, as the background task would over time.
-    let mut rounds = 0;
-    loop {
-        let r = log.run_maintenance().await?;
-        rounds += 1;
-        if r.compactions == 0 || rounds > 20 {
-            break;
-        }
-    }
+    compact_fully(&log).await?;
     let s = log.status();
     let ratio = s.segment_bytes as f64 / s.segment_raw_bytes.max(1) as f64;
     println!(
@@ -569,6 +574,16 @@ async fn lookup(dir: &Path, events: u64, store: bool) -> anyhow::Result<Vec<Figu
             "ms",
         ),
     ])
+}
+
+/// Compacts until nothing is left to merge, as the background task would over time.
+pub(crate) async fn compact_fully(log: &EventLog) -> anyhow::Result<()> {
+    for _ in 0..20 {
+        if log.run_maintenance().await?.compactions == 0 {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Reopen after an unclean stop with `bytes` of unflushed WAL: the time until appends are taken.

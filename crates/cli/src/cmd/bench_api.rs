@@ -20,7 +20,7 @@ use super::bench::{Figure, bench_config, ms, percentile};
 
 const KEY_ID: &str = "AKIABENCHMARK0000001";
 const SECRET: &str = "bench-secret-bench-secret-bench-secret00";
-const ACCOUNT: &str = "111122223333";
+pub(crate) const ACCOUNT: &str = "111122223333";
 
 fn directory() -> Directory {
     Directory::build(
@@ -83,16 +83,28 @@ pub fn sigv4(quick: bool) -> Vec<Figure> {
     vec![Figure::new("sigv4: verifications per second, one core", rate, "/s").at_least(50_000.0)]
 }
 
-/// Starts an in-process server on a free loopback port with one trail.
-async fn start_server(
-    dir: &Path,
-) -> anyhow::Result<(
-    String,
-    EventLog,
-    watch::Sender<bool>,
-    tokio::task::JoinHandle<std::io::Result<()>>,
-)> {
-    let log = EventLog::open(dir, bench_config()).await?;
+/// An in-process server on a free loopback port.
+pub(crate) struct BenchServer {
+    pub endpoint: String,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl BenchServer {
+    /// A client of the benchmark account's root user.
+    pub fn client(&self) -> CloudTrailClient {
+        CloudTrailClient::new(&self.endpoint, "us-east-1", KEY_ID, SECRET)
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Starts an in-process server over `log` (with local buckets under `dir`), as `cairn serve`
+/// would, for the benchmark account [`ACCOUNT`].
+pub(crate) async fn start_server(dir: &Path, log: EventLog) -> anyhow::Result<BenchServer> {
     let ready = Ready::open(log.clone()).await.map_err(|e| anyhow::anyhow!(e))?;
     let buckets = LocalBuckets::open(&dir.join("buckets"))?;
     buckets.create_bucket("bench-bucket", ACCOUNT, "us-east-1")?;
@@ -107,19 +119,24 @@ async fn start_server(
     let listener = cairn_server::bind("127.0.0.1:0").await?;
     let endpoint = format!("http://{}", listener.local_addr()?);
     let (stop_tx, mut stop_rx) = watch::channel(false);
-    let server = tokio::spawn(cairn_server::serve(listener, None, state, async move {
+    let task = tokio::spawn(cairn_server::serve(listener, None, state, async move {
         let _ = stop_rx.wait_for(|s| *s).await;
         drop(_ready_tx);
     }));
-    Ok((endpoint, log, stop_tx, server))
+    Ok(BenchServer {
+        endpoint,
+        stop: stop_tx,
+        task,
+    })
 }
 
 /// DescribeTrails and GetTrailStatus at 1,000 requests/s (open loop: latency counts from each
 /// request's scheduled time), then the most a closed loop of 64 clients gets through.
 pub async fn api(dir: &Path, quick: bool) -> anyhow::Result<Vec<Figure>> {
     println!("\n== api: DescribeTrails + GetTrailStatus over HTTP at 1,000 requests/s");
-    let (endpoint, log, stop, server) = start_server(dir).await?;
-    let client = CloudTrailClient::new(&endpoint, "us-east-1", KEY_ID, SECRET);
+    let log = EventLog::open(dir, bench_config()).await?;
+    let server = start_server(dir, log.clone()).await?;
+    let client = server.client();
     let r = client
         .call(
             "CreateTrail",
@@ -196,8 +213,7 @@ pub async fn api(dir: &Path, quick: bool) -> anyhow::Result<Vec<Figure>> {
     let max_rate = done as f64 / closed_secs as f64;
     println!("   closed loop, 64 clients: {max_rate:.0} requests/s (each one audited and fsynced)");
 
-    let _ = stop.send(true);
-    let _ = server.await;
+    server.stop().await;
     log.close().await?;
     Ok(vec![
         Figure::new(

@@ -31,7 +31,7 @@ impl EncodeOptions {
         EncodeOptions {
             row_group_rows: config.row_group_rows,
             zstd_level: config.flush_zstd_level,
-            record_page_bytes: 2 << 20,
+            record_page_bytes: config.record_page_bytes,
         }
     }
 
@@ -40,7 +40,7 @@ impl EncodeOptions {
         EncodeOptions {
             row_group_rows: config.row_group_rows,
             zstd_level: config.zstd_level,
-            record_page_bytes: 2 << 20,
+            record_page_bytes: config.record_page_bytes,
         }
     }
 }

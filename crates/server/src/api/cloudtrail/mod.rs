@@ -248,7 +248,12 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
     };
     let ctx = caller::context(&parts, conn, &region, &request_id, time);
     let event = audit::event(&ctx, &principal, record);
-    if let Err(e) = audit::record(&ready.log, &event).await {
+    let recorded = if read_only {
+        audit::record_read(&ready.log, &event)
+    } else {
+        audit::record(&ready.log, &event).await
+    };
+    if let Err(e) = recorded {
         // An unrecorded call is not answered as if it were.
         return ApiError::from_log(&e).into_json_response(&request_id);
     }

@@ -1,0 +1,351 @@
+//! Event history over HTTP: synthetic events of one account in one region (the hard case: nothing
+//! can be pruned by account or region), then LookupEvents through a real server: the first page
+//! of 50 by every attribute kind, and paging through the matches. The same events can also be
+//! written as CloudTrail gzip log files, with the probes and Cairn's answers, so that
+//! `scripts/bench-history` runs the same lookups with DuckDB and prints both side by side.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use cairn_log::EventLog;
+use cairn_model::{EventRecord, LookupAttribute};
+use cairn_server::client::CloudTrailClient;
+use cairn_synth::{Workload, WorkloadConfig};
+use serde_json::{Value, json};
+
+use super::bench::{Figure, append_with_backpressure, bar, bench_config, compact_fully, ms, percentile};
+use super::bench_api::{ACCOUNT, start_server};
+
+const REGION: &str = "us-east-1";
+/// Records per log file, as CloudTrail writes them for a busy account.
+const PER_FILE: usize = 5_000;
+/// Distinct values looked up per attribute kind.
+const VALUES_PER_ATTRIBUTE: usize = 60;
+/// Warm rounds over every probe.
+const ROUNDS: usize = 5;
+/// Paging runs with fewer matches than this are shown but not counted as paging speed.
+const MIN_PAGED: usize = 5_000;
+/// Paging stops after this many events per probe (or at the last match).
+const PAGING_CAP: usize = 100_000;
+
+/// One lookup the benchmark makes: an attribute kind and a value that occurs in the events.
+struct Probe {
+    attribute: LookupAttribute,
+    value: String,
+    /// How often the value occurred in the sample (to pick values with many matches for paging).
+    seen: usize,
+}
+
+/// Lookup values of one stored event, by attribute kind.
+fn values_of(r: &EventRecord) -> Vec<(LookupAttribute, String)> {
+    let ix = r.index();
+    let mut v = vec![(LookupAttribute::EventId, ix.event_id.clone())];
+    let mut add = |a, s: &Option<String>| {
+        if let Some(s) = s {
+            v.push((a, s.clone()));
+        }
+    };
+    add(LookupAttribute::EventName, &ix.event_name);
+    add(LookupAttribute::EventSource, &ix.event_source);
+    add(LookupAttribute::Username, &ix.username);
+    add(LookupAttribute::AccessKeyId, &ix.access_key_id);
+    if let Some(res) = ix.resources.first() {
+        add(LookupAttribute::ResourceName, &res.name);
+        add(LookupAttribute::ResourceType, &res.resource_type);
+    }
+    v
+}
+
+/// Stores `events` events (two generators, batches of 1,000, every batch durable), writing them
+/// to gzip log files under `files` too when asked; returns sampled lookup values.
+async fn store(log: &EventLog, events: u64, files: Option<&Path>) -> anyhow::Result<(Vec<Probe>, u64)> {
+    let pb = bar(events, "store");
+    let producers = 2u64;
+    let mut handles = Vec::new();
+    for p in 0..producers {
+        let (log, pb) = (log.clone(), pb.clone());
+        let files = files.map(Path::to_path_buf);
+        let n = events / producers;
+        handles.push(tokio::task::spawn_blocking(move || {
+            let mut w = Workload::new(WorkloadConfig {
+                seed: 4000 + p,
+                accounts: vec![ACCOUNT.to_string()],
+                regions: vec![REGION.to_string()],
+                events_per_second: 50.0,
+                ..WorkloadConfig::default()
+            });
+            let mut sampled = Vec::new();
+            let mut file_body = Vec::new();
+            let (mut in_file, mut file_no, mut gz_bytes) = (0usize, 0usize, 0u64);
+            let mut left = n;
+            while left > 0 {
+                let k = left.min(1000);
+                let batch: Vec<EventRecord> = (0..k)
+                    .map(|_| EventRecord::from_json(&w.next_record()).expect("synthetic records are valid"))
+                    .collect();
+                // About 2,000 sampled events over the whole run, whatever its size.
+                let every = (n / 1000).max(1);
+                for (i, r) in batch.iter().enumerate() {
+                    if (n - left + i as u64) % every == 0 {
+                        sampled.extend(values_of(r));
+                    }
+                }
+                if let Some(dir) = &files {
+                    for r in &batch {
+                        file_body.extend_from_slice(if in_file == 0 { b"{\"Records\":[" } else { b"," });
+                        file_body.extend_from_slice(r.json().as_bytes());
+                        in_file += 1;
+                        if in_file == PER_FILE {
+                            gz_bytes += write_log_file(dir, p, file_no, &mut file_body)?;
+                            (in_file, file_no) = (0, file_no + 1);
+                        }
+                    }
+                }
+                append_with_backpressure(&log, batch)?;
+                left -= k;
+                pb.inc(k);
+            }
+            if let Some(dir) = &files
+                && in_file > 0
+            {
+                gz_bytes += write_log_file(dir, p, file_no, &mut file_body)?;
+            }
+            Ok::<_, anyhow::Error>((sampled, gz_bytes))
+        }));
+    }
+    let mut sampled = Vec::new();
+    let mut gz_bytes = 0;
+    for h in handles {
+        let (s, g) = h.await??;
+        sampled.extend(s);
+        gz_bytes += g;
+    }
+    pb.finish_and_clear();
+
+    let mut counts: HashMap<(LookupAttribute, String), usize> = HashMap::new();
+    for v in &sampled {
+        *counts.entry(v.clone()).or_default() += 1;
+    }
+    let mut by_kind: BTreeMap<&'static str, Vec<Probe>> = BTreeMap::new();
+    // In sampling order, so the values spread over the whole time range.
+    for (attribute, value) in sampled {
+        let list = by_kind.entry(attribute.as_str()).or_default();
+        if list.len() < VALUES_PER_ATTRIBUTE && !list.iter().any(|p| p.value == value) {
+            let seen = counts[&(attribute, value.clone())];
+            list.push(Probe { attribute, value, seen });
+        }
+    }
+    let mut probes: Vec<Probe> = by_kind.into_values().flatten().collect();
+    for v in ["true", "false"] {
+        probes.push(Probe {
+            attribute: LookupAttribute::ReadOnly,
+            value: v.into(),
+            seen: usize::MAX,
+        });
+    }
+    Ok((probes, gz_bytes))
+}
+
+/// Closes a log file body and writes it gzipped, as CloudTrail names them; returns its size.
+fn write_log_file(dir: &Path, producer: u64, no: usize, body: &mut Vec<u8>) -> anyhow::Result<u64> {
+    body.extend_from_slice(b"]}");
+    let name = format!("{ACCOUNT}_CloudTrail_{REGION}_20240501T0000Z_p{producer}f{no:06}.json.gz");
+    // Fast compression: the files are read, not archived, and the benchmark should not wait
+    // minutes for them; the format is the same.
+    let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 8), flate2::Compression::fast());
+    gz.write_all(body)?;
+    let bytes = gz.finish()?;
+    std::fs::write(dir.join(name), &bytes)?;
+    body.clear();
+    Ok(bytes.len() as u64)
+}
+
+fn lookup_input(p: &Probe, token: Option<&str>) -> Value {
+    let mut input = json!({
+        "LookupAttributes": [{"AttributeKey": p.attribute.as_str(), "AttributeValue": p.value}],
+        "MaxResults": 50,
+    });
+    if let Some(t) = token {
+        input["NextToken"] = json!(t);
+    }
+    input
+}
+
+/// One LookupEvents call; the events' ids and the next token.
+async fn lookup(client: &CloudTrailClient, input: &Value) -> anyhow::Result<(Vec<String>, Option<String>)> {
+    let r = client.call("LookupEvents", input).await.context("LookupEvents")?;
+    anyhow::ensure!(r.status == 200, "LookupEvents failed: {}", r.body);
+    let ids = r.body["Events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| e["EventId"].as_str().unwrap_or_default().to_string())
+        .collect();
+    Ok((ids, r.body["NextToken"].as_str().map(str::to_string)))
+}
+
+pub async fn history(dir: &Path, events: u64, files: Option<PathBuf>) -> anyhow::Result<Vec<Figure>> {
+    println!("\n== history: {events} events of one account in one region, LookupEvents over HTTP");
+    if let Some(f) = &files {
+        std::fs::create_dir_all(f)?;
+    }
+    let log = EventLog::open(dir.join("log"), bench_config()).await?;
+    let started = Instant::now();
+    let (probes, gz_bytes) = store(&log, events, files.as_deref()).await?;
+    let stored = started.elapsed();
+    log.flush().await?;
+    compact_fully(&log).await?;
+    let s = log.status();
+    println!(
+        "   stored {} events in {:.1} s ({:.0}/s with generation{}), {} segments of {:.0} MB",
+        s.durable_seq,
+        stored.as_secs_f64(),
+        s.durable_seq as f64 / stored.as_secs_f64(),
+        if files.is_some() {
+            format!(" and {:.0} MB of gzip log files", gz_bytes as f64 / 1e6)
+        } else {
+            String::new()
+        },
+        s.segments,
+        s.segment_bytes as f64 / 1e6
+    );
+
+    let server = start_server(dir, log.clone()).await?;
+    let client = server.client();
+
+    // First pass: each value is looked up for the first time, so nothing of it is in the lookup
+    // cache (segment footers and bloom filters are, after the first few). Then repeated rounds,
+    // as when people refresh or share a search, served from the cache.
+    let mut first_pages = Vec::new();
+    let mut first_ms = Vec::new();
+    let mut fresh: BTreeMap<&'static str, Vec<Duration>> = BTreeMap::new();
+    for p in &probes {
+        let t = Instant::now();
+        let (ids, _) = lookup(&client, &lookup_input(p, None)).await?;
+        let d = t.elapsed();
+        first_ms.push(ms(d));
+        fresh.entry(p.attribute.as_str()).or_default().push(d);
+        anyhow::ensure!(
+            !ids.is_empty(),
+            "{} = {:?} found nothing",
+            p.attribute.as_str(),
+            p.value
+        );
+        first_pages.push(ids);
+    }
+    let mut repeated: BTreeMap<&'static str, Vec<Duration>> = BTreeMap::new();
+    let mut per_probe: Vec<Vec<f64>> = vec![Vec::new(); probes.len()];
+    for _ in 0..ROUNDS {
+        for (i, p) in probes.iter().enumerate() {
+            let t = Instant::now();
+            lookup(&client, &lookup_input(p, None)).await?;
+            let d = t.elapsed();
+            repeated.entry(p.attribute.as_str()).or_default().push(d);
+            per_probe[i].push(ms(d));
+        }
+    }
+    let mut figures = Vec::new();
+    let mut all_fresh = Vec::new();
+    for (kind, v) in &mut fresh {
+        v.sort();
+        all_fresh.extend(v.iter().copied());
+        let r = repeated.get_mut(kind).expect("every kind is repeated");
+        r.sort();
+        let (p50, p99) = (percentile(v, 0.5), percentile(v, 0.99));
+        println!(
+            "   {kind:<13} first page, new value: p50 {:>6.2} ms  p99 {:>6.2} ms ({} values); repeated: p50 {:>5.2} ms  p99 {:>5.2} ms",
+            ms(p50),
+            ms(p99),
+            v.len(),
+            ms(percentile(r, 0.5)),
+            ms(percentile(r, 0.99)),
+        );
+        figures.push(Figure::new(format!("history: {kind} first page p50"), ms(p50), "ms").at_most(10.0));
+        figures.push(Figure::new(format!("history: {kind} first page p99"), ms(p99), "ms").at_most(50.0));
+    }
+    all_fresh.sort();
+    let mut all_repeated: Vec<Duration> = repeated.values().flatten().copied().collect();
+    all_repeated.sort();
+    figures.push(Figure::new(
+        "history: first page, all kinds, new value p50",
+        ms(percentile(&all_fresh, 0.5)),
+        "ms",
+    ));
+    figures.push(Figure::new(
+        "history: first page, all kinds, repeated p50",
+        ms(percentile(&all_repeated, 0.5)),
+        "ms",
+    ));
+
+    // Paging: per attribute kind, the sampled value seen most often, followed to its last match
+    // (or PAGING_CAP events), one page of 50 after the other as a client must.
+    let mut paged_total = 0usize;
+    let mut paged_time = Duration::ZERO;
+    let mut slowest = f64::MAX;
+    let mut paging = Vec::new();
+    for kind in fresh.keys() {
+        let Some(p) = probes
+            .iter()
+            .filter(|p| p.attribute.as_str() == *kind)
+            .max_by_key(|p| p.seen)
+        else {
+            continue;
+        };
+        let t = Instant::now();
+        let (mut n, mut token, mut pages) = (0usize, None::<String>, 0usize);
+        loop {
+            let (ids, next) = lookup(&client, &lookup_input(p, token.as_deref())).await?;
+            n += ids.len();
+            pages += 1;
+            match next {
+                Some(next) if n < PAGING_CAP => token = Some(next),
+                _ => break,
+            }
+        }
+        let d = t.elapsed();
+        let rate = n as f64 / d.as_secs_f64();
+        // A handful of events says nothing about paging speed.
+        if n >= MIN_PAGED {
+            slowest = slowest.min(rate);
+        }
+        paged_total += n;
+        paged_time += d;
+        println!(
+            "   {kind:<13} paging {:?}: {n} events in {pages} pages, {:.2} s, {rate:.0} events/s",
+            p.value,
+            d.as_secs_f64()
+        );
+        paging.push(json!({"attribute": kind, "value": p.value, "events": n, "seconds": d.as_secs_f64()}));
+    }
+    figures.push(Figure::new(
+        "history: paging, events/s over all kinds",
+        paged_total as f64 / paged_time.as_secs_f64().max(1e-9),
+        "ev/s",
+    ));
+    figures.push(Figure::new("history: paging, slowest kind", slowest, "ev/s").at_least(50_000.0));
+
+    if let Some(f) = &files {
+        // What the DuckDB side needs: the probes, Cairn's latencies and first pages to compare.
+        let out = json!({
+            "account": ACCOUNT,
+            "region": REGION,
+            "events": s.durable_seq,
+            "probes": probes.iter().zip(&per_probe).zip(&first_pages).zip(&first_ms).map(|(((p, lat), ids), first)| json!({
+                "attribute": p.attribute.as_str(),
+                "value": p.value,
+                "cairn_first_ms": first,
+                "cairn_repeated_ms": lat,
+                "first_page": ids,
+            })).collect::<Vec<_>>(),
+            "paging": paging,
+        });
+        std::fs::write(f.join("probes.json"), serde_json::to_vec_pretty(&out)?)?;
+        println!("   log files and probes.json in {}", f.display());
+    }
+    server.stop().await;
+    log.close().await?;
+    Ok(figures)
+}

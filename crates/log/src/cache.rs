@@ -1,0 +1,123 @@
+//! What lookups decode from segments, kept for the next lookup. Segments never change, so an entry
+//! keyed by segment id is never stale; entries of deleted segments simply age out.
+//!
+//! Paging is the case this is for: page N+1 of a lookup reads the same row groups as page N, and
+//! without a cache would decode their filter columns and decompress their records again.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use cairn_model::EventRecord;
+use parking_lot::Mutex;
+
+use crate::Seq;
+use crate::segment::read::RowHit;
+
+/// A byte-bounded map with two generations: entries go into the young one; when it is full it
+/// becomes the old one (and the old one is dropped). A hit in the old generation moves the entry
+/// back to the young one. That is LRU closely enough, with O(1) work per operation.
+pub(crate) struct GenCache<K, V> {
+    gens: Mutex<Gens<K, V>>,
+    /// Bytes the young generation may hold; the cache holds at most about twice this.
+    half: usize,
+}
+
+struct Gens<K, V> {
+    young: HashMap<K, (V, usize)>,
+    old: HashMap<K, (V, usize)>,
+    young_bytes: usize,
+}
+
+impl<K: Hash + Eq, V: Clone> GenCache<K, V> {
+    pub fn new(bytes: usize) -> Self {
+        GenCache {
+            gens: Mutex::new(Gens {
+                young: HashMap::new(),
+                old: HashMap::new(),
+                young_bytes: 0,
+            }),
+            half: bytes / 2,
+        }
+    }
+
+    pub fn get(&self, k: &K) -> Option<V> {
+        let mut g = self.gens.lock();
+        if let Some((v, _)) = g.young.get(k) {
+            return Some(v.clone());
+        }
+        let (k, (v, bytes)) = g.old.remove_entry(k)?;
+        let out = v.clone();
+        g.insert(k, v, bytes, self.half);
+        Some(out)
+    }
+
+    pub fn insert(&self, k: K, v: V, bytes: usize) {
+        if bytes > self.half {
+            return;
+        }
+        self.gens.lock().insert(k, v, bytes, self.half);
+    }
+}
+
+impl<K: Hash + Eq, V> Gens<K, V> {
+    fn insert(&mut self, k: K, v: V, bytes: usize, half: usize) {
+        if self.young_bytes + bytes > half {
+            self.old = std::mem::take(&mut self.young);
+            self.young_bytes = 0;
+        }
+        self.young_bytes += bytes;
+        if let Some((_, before)) = self.young.insert(k, (v, bytes)) {
+            self.young_bytes -= before;
+        }
+    }
+}
+
+/// Which rows of a row group matched: the segment, the row group, and what was asked (filter and
+/// categories, spelled out).
+pub(crate) type HitKey = (Arc<str>, usize, String);
+
+/// The lookup caches of one log.
+pub(crate) struct ScanCache {
+    /// Every row of a row group that matches a filter (before time bounds and positions).
+    pub hits: GenCache<HitKey, Arc<Vec<RowHit>>>,
+    /// Records fetched from segments, by segment and sequence number.
+    pub records: GenCache<(Arc<str>, Seq), EventRecord>,
+}
+
+impl ScanCache {
+    pub fn new(bytes: usize) -> Self {
+        ScanCache {
+            hits: GenCache::new(bytes / 4),
+            records: GenCache::new(bytes - bytes / 4),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_recent_entries_within_its_budget() {
+        // Generations of 100 bytes: ten entries of 10 bytes each.
+        let c: GenCache<u32, u32> = GenCache::new(200);
+        for i in 0..100 {
+            c.insert(i, i * 2, 10);
+        }
+        assert_eq!(c.get(&99), Some(198));
+        assert_eq!(c.get(&50), None);
+        // In the old generation: found, and moved back to the young one...
+        assert_eq!(c.get(&80), Some(160));
+        // ...so it outlives the rest of its generation.
+        for i in 100..110 {
+            c.insert(i, 0, 10);
+        }
+        assert_eq!(c.get(&80), Some(160));
+        assert_eq!(c.get(&81), None);
+        // Too big for the cache at all: not kept, nothing evicted.
+        c.insert(1000, 1, 101);
+        assert_eq!(c.get(&1000), None);
+        assert_eq!(c.get(&109), Some(0));
+    }
+}
