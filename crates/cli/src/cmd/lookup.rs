@@ -219,7 +219,11 @@ impl Counter {
 
     fn events(&self) -> u64 {
         // The CSV header is a line too.
-        if self.csv { self.lines.saturating_sub(1) } else { self.lines }
+        if self.csv {
+            self.lines.saturating_sub(1)
+        } else {
+            self.lines
+        }
     }
 }
 
@@ -237,7 +241,10 @@ fn download(
     // never leaves a file that looks whole.
     let mut temp = match out_path {
         Some(p) => {
-            let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let dir = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
             Some(tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?)
         }
         None => None,

@@ -70,7 +70,11 @@ fn csv_row(out: &mut Vec<u8>, r: &EventRecord) {
     // Stored records were valid JSON objects when appended; a field of another type is left blank.
     let extra: Extra<'_> = serde_json::from_str(r.json()).unwrap_or_default();
     let join = |f: fn(&cairn_model::ResourceRef) -> Option<&str>| -> String {
-        ix.resources.iter().map(|res| f(res).unwrap_or("")).collect::<Vec<_>>().join(";")
+        ix.resources
+            .iter()
+            .map(|res| f(res).unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join(";")
     };
     let read_only = ix.read_only.map(|b| if b { "true" } else { "false" });
     let fields: [&str; 13] = [
@@ -148,7 +152,10 @@ mod tests {
 
     #[test]
     fn times_carry_milliseconds_only_when_present() {
-        assert_eq!(time_rfc3339(EventTime::from_secs(1_750_000_000)), "2025-06-15T15:06:40Z");
+        assert_eq!(
+            time_rfc3339(EventTime::from_secs(1_750_000_000)),
+            "2025-06-15T15:06:40Z"
+        );
         assert_eq!(
             time_rfc3339(EventTime::from_millis(1_750_000_000_007)),
             "2025-06-15T15:06:40.007Z"
@@ -168,7 +175,12 @@ mod tests {
         let mut lines = text.split("\r\n");
         assert_eq!(lines.next().unwrap().split(',').count(), 13);
         let row = lines.next().unwrap();
-        let names: Vec<String> = r.index().resources.iter().map(|x| x.name.clone().unwrap_or_default()).collect();
+        let names: Vec<String> = r
+            .index()
+            .resources
+            .iter()
+            .map(|x| x.name.clone().unwrap_or_default())
+            .collect();
         assert_eq!(
             row,
             format!(
