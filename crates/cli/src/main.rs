@@ -59,10 +59,12 @@ enum Command {
     /// again adds nothing; an interrupted import resumes where it stopped. Exits 1 when records
     /// were rejected (each is listed with its reason).
     Import(cmd::import::Args),
-    /// Look up the event history of a running server (LookupEvents), as a table, JSON or CSV.
+    /// Look up the event history of a running server, as a table, JSON or CSV.
     ///
-    /// Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, else from the data
-    /// directory's bootstrap credentials. All pages are followed unless --max-items stops them.
+    /// A table pages through LookupEvents; JSON (NDJSON, records as stored) and CSV are one
+    /// streamed export (GET /export/events), to standard output or --out FILE. Credentials come
+    /// from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, else from the data directory's bootstrap
+    /// credentials. Every event is returned unless --max-items stops them.
     Lookup(cmd::lookup::Args),
     /// Print every stored event in arrival order as JSON lines (no server needed; stop the server
     /// first, since it holds the data directory's lock).

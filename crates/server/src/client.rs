@@ -1,7 +1,8 @@
-//! A small SigV4-signing client for CloudTrail's JSON API, for Cairn's own tools (benchmarks,
-//! load tests, and commands that talk to a running server).
+//! A small SigV4-signing client for CloudTrail's JSON API and Cairn's CloudTrail-scoped GET routes
+//! (the history export), for Cairn's own tools (benchmarks, load tests, and commands that talk to
+//! a running server).
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
@@ -118,5 +119,71 @@ impl CloudTrailClient {
             body,
             request_id,
         })
+    }
+
+    /// A query string of `params`, encoded as SigV4 canonicalises it (so what is signed is what
+    /// is sent).
+    fn query(params: &[(String, String)]) -> String {
+        params
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    sigv4::uri_encode(k.as_bytes(), true),
+                    sigv4::uri_encode(v.as_bytes(), true)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// A signed `GET path?params` (header auth, service `cloudtrail`). The response is returned
+    /// unread, so a streamed body (an export) can be consumed chunk by chunk.
+    pub async fn get(&self, path: &str, params: &[(String, String)]) -> Result<reqwest::Response, reqwest::Error> {
+        let query = Self::query(params);
+        let headers = vec![("host".to_string(), self.host.clone())];
+        let req = sigv4::Request {
+            method: "GET",
+            path,
+            query: &query,
+            headers: &headers,
+            body: b"",
+        };
+        let signed = sigv4::sign(
+            &req,
+            &self.access_key_id,
+            &self.secret,
+            &self.region,
+            "cloudtrail",
+            SystemTime::now(),
+        );
+        let url = if query.is_empty() {
+            format!("{}{path}", self.endpoint)
+        } else {
+            format!("{}{path}?{query}", self.endpoint)
+        };
+        let mut rb = self.http.get(url);
+        for (k, v) in signed {
+            rb = rb.header(k, v);
+        }
+        rb.send().await
+    }
+
+    /// A presigned URL of `GET path?params` (service `cloudtrail`), valid for `expires`: a link a
+    /// browser can download without credentials of its own.
+    pub fn presigned_url(&self, path: &str, params: &[(String, String)], expires: Duration) -> String {
+        let query = sigv4::presign(
+            "GET",
+            path,
+            params,
+            &self.host,
+            &self.access_key_id,
+            &self.secret,
+            &self.region,
+            "cloudtrail",
+            SystemTime::now(),
+            expires.as_secs(),
+        );
+        format!("{}{path}?{query}", self.endpoint)
     }
 }

@@ -27,6 +27,19 @@ pub struct Args {
     /// Stop after this many batches per writer (default: run until killed).
     #[arg(long)]
     batches: Option<u32>,
+    /// Every record in this account (default: spread over three).
+    #[arg(long)]
+    account: Option<String>,
+    /// Every record in this region (default: spread over two).
+    #[arg(long)]
+    region: Option<String>,
+}
+
+/// Where records go: pinned by the arguments, else spread.
+#[derive(Clone)]
+struct Placement {
+    account: Option<String>,
+    region: Option<String>,
 }
 
 /// The event id of record `i` of a batch; the crash test recomputes it.
@@ -34,12 +47,12 @@ pub fn event_id(round: u32, writer: u32, batch: u32, i: u32) -> String {
     format!("r{round}-w{writer}-b{batch}-{i}")
 }
 
-fn record(round: u32, writer: u32, batch: u32, i: u32) -> EventRecord {
+fn record(round: u32, writer: u32, batch: u32, i: u32, at: &Placement) -> EventRecord {
     let accounts = ["111111111111", "222222222222", "333333333333"];
     let regions = ["us-east-1", "eu-west-1"];
     let n = (batch as usize) * 31 + i as usize + writer as usize;
-    let account = accounts[n % 3];
-    let region = regions[(n / 3) % 2];
+    let account = at.account.as_deref().unwrap_or(accounts[n % 3]);
+    let region = at.region.as_deref().unwrap_or(regions[(n / 3) % 2]);
     let t = EventTime::from_secs(1_750_000_000 + (n as i64 * 37) % 86_400).to_cloudtrail_string();
     let id = event_id(round, writer, batch, i);
     let json = format!(
@@ -63,15 +76,20 @@ pub fn run(settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
             writeln!(o, "READY {}", log.durable_seq())?;
             o.flush()?;
         }
+        let at = Placement {
+            account: args.account.clone(),
+            region: args.region.clone(),
+        };
         let mut tasks = Vec::new();
         for w in 0..args.writers {
+            let at = at.clone();
             let log = log.clone();
             let out = out.clone();
             let (round, size, limit) = (args.round, args.batch, args.batches);
             tasks.push(tokio::spawn(async move {
                 let mut b = 0u32;
                 while limit.is_none_or(|l| b < l) {
-                    let records = (0..size).map(|i| record(round, w, b, i)).collect();
+                    let records = (0..size).map(|i| record(round, w, b, i, &at)).collect();
                     match log.append(records).await {
                         Ok(r) => {
                             let mut o = out.lock().unwrap();

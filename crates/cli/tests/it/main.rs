@@ -3,6 +3,7 @@
 mod api;
 mod cli;
 mod crash;
+mod export;
 mod import;
 mod serve;
 

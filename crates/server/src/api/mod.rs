@@ -1,6 +1,6 @@
 //! HTTP routes. One listener serves every protocol; a request is routed by the service named in
 //! its SigV4 credential scope (and the `X-Amz-Target` header of JSON APIs). Unsigned requests
-//! reach only `/health` and `/metrics`.
+//! reach only `/health` and `/metrics` (and are refused everywhere else).
 
 mod caller;
 pub mod cloudtrail;
@@ -47,7 +47,10 @@ async fn dispatch(State(state): State<AppState>, ConnectInfo(conn): ConnectInfo<
     let (parts, body) = req.into_parts();
     let claimed = Claimed::from_parts(&parts);
     let json_target = parts.headers.contains_key("x-amz-target");
+    let export = parts.method == Method::GET && parts.uri.path() == cloudtrail::export::PATH;
     match claimed.service.as_deref() {
+        // Unsigned too, to be refused in CloudTrail's shape (anonymous S3 reads are refused anyway).
+        Some("cloudtrail") | None if export => cloudtrail::export::handle(&state, &conn, parts, body).await,
         Some("cloudtrail") => cloudtrail::handle(&state, &conn, parts, body).await,
         Some("cloudtrail-data") => cloudtrail_data::handle(&state, &conn, parts, body).await,
         _ if json_target => cloudtrail::handle(&state, &conn, parts, body).await,

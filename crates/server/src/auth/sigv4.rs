@@ -562,6 +562,67 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// Presigns a request (query form, payload unsigned as S3 presigns) for `host`: returns the query
+/// string to send, `params` followed by the `X-Amz-*` members. For links a browser can follow.
+#[allow(clippy::too_many_arguments)]
+pub fn presign(
+    method: &str,
+    path: &str,
+    params: &[(String, String)],
+    host: &str,
+    access_key_id: &str,
+    secret: &str,
+    region: &str,
+    service: &str,
+    at: SystemTime,
+    expires_secs: u64,
+) -> String {
+    let secs = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
+    let (y, mo, d, h, mi, s) = cairn_model::time::civil(secs);
+    let amz_date = format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z");
+    let scope = Scope {
+        access_key_id: access_key_id.into(),
+        date: amz_date[..8].into(),
+        region: region.into(),
+        service: service.into(),
+    };
+    let mut query: Vec<(String, String)> = params.to_vec();
+    query.extend([
+        ("X-Amz-Algorithm".to_string(), ALGORITHM.to_string()),
+        (
+            "X-Amz-Credential".to_string(),
+            format!("{access_key_id}/{}/{region}/{service}/aws4_request", scope.date),
+        ),
+        ("X-Amz-Date".to_string(), amz_date.clone()),
+        ("X-Amz-Expires".to_string(), expires_secs.to_string()),
+        ("X-Amz-SignedHeaders".to_string(), "host".to_string()),
+    ]);
+    let headers = [("host".to_string(), host.to_string())];
+    let req = Request {
+        method,
+        path,
+        query: "",
+        headers: &headers,
+        body: b"",
+    };
+    let canonical = canonical_request(
+        &req,
+        &query,
+        true,
+        &["host".to_string()],
+        "UNSIGNED-PAYLOAD",
+        PathRules::for_service(service),
+    )
+    .expect("the host header is present");
+    let sig = hex(&signature(secret, &scope, &amz_date, &canonical));
+    query.push(("X-Amz-Signature".to_string(), sig));
+    query
+        .iter()
+        .map(|(k, v)| format!("{}={}", uri_encode(k.as_bytes(), true), uri_encode(v.as_bytes(), true)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// Signs a request (header form), for clients inside Cairn and for tests: returns the headers to add.
 pub fn sign(
     req: &Request<'_>,

@@ -45,23 +45,59 @@ fn millis(secs: f64, round_up: bool) -> i64 {
     (if round_up { ms.ceil() } else { ms.floor() }) as i64
 }
 
+/// What a read of the event history selects: one attribute filter, an inclusive time range and
+/// the category. Parsed and checked here for LookupEvents and exports alike, so both accept and
+/// refuse the same input with the same errors.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    pub filter: Option<LookupFilter>,
+    pub start: EventTime,
+    pub end: EventTime,
+    pub insight: bool,
+}
+
+impl Selection {
+    /// `LookupAttributes`, `StartTime`, `EndTime` and `EventCategory` of `input`.
+    pub fn parse(input: &Input<'_>) -> Result<Selection, ApiError> {
+        let filter = attributes(input)?;
+        let (start, end) = input.time_range()?;
+        let insight = match input.str("EventCategory")? {
+            None => false,
+            Some("insight") => true,
+            Some(other) => {
+                return Err(ApiError::client(
+                    "InvalidEventCategoryException",
+                    format!("EventCategory {other:?} is not valid; the only value is insight."),
+                ));
+            }
+        };
+        Ok(Selection {
+            filter,
+            start: start.map_or(EventTime::MIN, |s| EventTime::from_millis(millis(s, true))),
+            end: end.map_or(EventTime::MAX, |e| EventTime::from_millis(millis(e, false))),
+            insight,
+        })
+    }
+
+    /// A scan of the caller's history (account and region of the call) for this selection.
+    pub fn scan_request(&self, call: &Call<'_>, limit: usize) -> ScanRequest {
+        ScanRequest {
+            start: self.start,
+            end: self.end,
+            filter: self.filter.clone(),
+            categories: Some(vec![if self.insight { "Insight" } else { "Management" }.to_string()]),
+            limit,
+            ..ScanRequest::new(call.account(), call.region)
+        }
+    }
+}
+
 pub async fn lookup_events(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiError> {
     call.authorize("*")?;
     if !call.state.admit_lookup(call.account(), call.region) {
         return Err(ApiError::client("ThrottlingException", "Rate exceeded"));
     }
-    let filter = attributes(input)?;
-    let (start, end) = input.time_range()?;
-    let insight = match input.str("EventCategory")? {
-        None => false,
-        Some("insight") => true,
-        Some(other) => {
-            return Err(ApiError::client(
-                "InvalidEventCategoryException",
-                format!("EventCategory {other:?} is not valid; the only value is insight."),
-            ));
-        }
-    };
+    let sel = Selection::parse(input)?;
     let max = match input.0.get("MaxResults").filter(|v| !v.is_null()) {
         None => MAX_RESULTS,
         Some(v) => match v.as_u64() {
@@ -74,17 +110,16 @@ pub async fn lookup_events(call: &Call<'_>, input: &Input<'_>) -> Result<Done, A
             }
         },
     };
-    let start = start.map_or(EventTime::MIN, |s| EventTime::from_millis(millis(s, true)));
-    let end = end.map_or(EventTime::MAX, |e| EventTime::from_millis(millis(e, false)));
 
     // A token binds everything that shapes the result, the caller's account and region included.
     let binding = format!(
-        "{}\n{}\n{:?}\n{}\n{}\n{insight}",
+        "{}\n{}\n{:?}\n{}\n{}\n{}",
         call.account(),
         call.region,
-        filter.as_ref().map(|f| (f.attribute.as_str(), f.value.as_str())),
-        start.millis(),
-        end.millis()
+        sel.filter.as_ref().map(|f| (f.attribute.as_str(), f.value.as_str())),
+        sel.start.millis(),
+        sel.end.millis(),
+        sel.insight
     );
     let after = match input.str("NextToken")? {
         None | Some("") => None,
@@ -96,13 +131,8 @@ pub async fn lookup_events(call: &Call<'_>, input: &Input<'_>) -> Result<Done, A
         })?),
     };
     let req = ScanRequest {
-        start,
-        end,
-        filter,
-        categories: Some(vec![if insight { "Insight" } else { "Management" }.to_string()]),
-        limit: max as usize,
         after,
-        ..ScanRequest::new(call.account(), call.region)
+        ..sel.scan_request(call, max as usize)
     };
     let page = call.ready.log.scan(&req).await.map_err(|e| ApiError::from_log(&e))?;
     let events: Vec<Value> = page.events.iter().map(|e| history_event(&e.record)).collect();

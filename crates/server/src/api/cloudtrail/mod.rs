@@ -4,6 +4,7 @@
 //! Every call, answered or refused, is recorded in the event log before the answer leaves.
 
 pub mod channels;
+pub mod export;
 mod input;
 mod lookup;
 mod trails;
@@ -122,7 +123,13 @@ impl Call<'_> {
 
     /// Checks the caller's policies for `cloudtrail:<op>` on `resource`.
     pub fn authorize(&self, resource: &str) -> Result<(), ApiError> {
-        let action = format!("cloudtrail:{}", self.op);
+        self.authorize_as(self.op, resource)
+    }
+
+    /// Checks the caller's policies for `cloudtrail:<op>` on `resource`, for calls whose action is
+    /// that of another operation (an export is authorised as the lookups it amounts to).
+    pub fn authorize_as(&self, op: &str, resource: &str) -> Result<(), ApiError> {
+        let action = format!("cloudtrail:{op}");
         match self.principal.authorize(&action, resource) {
             Decision::Allow => Ok(()),
             Decision::ExplicitDeny => Err(ApiError::access_denied(format!(
@@ -171,27 +178,8 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
         Ok(a) => (a.principal, a.region),
         Err(e) => {
             let error = auth_error(&e);
-            // A known key with a bad signature is recorded in its account; an unknown key has no
-            // account to record it in.
-            if let (Some(p), Some(ready)) = (
-                claimed
-                    .access_key_id
-                    .as_deref()
-                    .and_then(|k| state.directory().principal(k)),
-                ready.as_ref(),
-            ) {
-                let region = claimed.region.clone().filter(|r| cairn_model::Region::is_valid(r));
-                if let Some(region) = region {
-                    let ctx = caller::context(&parts, conn, &region, &request_id, time);
-                    let call = failed_call(&op, &error, &body);
-                    let event = audit::event(&ctx, &p, call);
-                    if let Err(e) = audit::record(&ready.log, &event).await {
-                        return ApiError::from_log(&e).into_json_response(&request_id);
-                    }
-                }
-            }
-            metrics::counter!("cairn_api_auth_failures_total", "protocol" => "cloudtrail").increment(1);
-            return error.into_json_response(&request_id);
+            let call = failed_call(&op, &error, &body);
+            return refuse_unauthenticated(state, conn, &parts, &claimed, call, error, &request_id, time).await;
         }
     };
     let Some(ready) = ready else {
@@ -285,6 +273,39 @@ pub(crate) fn auth_error(e: &AuthError) -> ApiError {
         )
         .with_status(StatusCode::FORBIDDEN),
     }
+}
+
+/// The answer to a request that failed authentication. A known key with a bad signature is
+/// recorded in its account (`call`, with `error`); an unknown key has no account to record it in.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn refuse_unauthenticated(
+    state: &AppState,
+    conn: &ConnInfo,
+    parts: &Parts,
+    claimed: &Claimed,
+    call: CallRecord,
+    error: ApiError,
+    request_id: &str,
+    time: EventTime,
+) -> Response {
+    if let (Some(p), Some(ready)) = (
+        claimed
+            .access_key_id
+            .as_deref()
+            .and_then(|k| state.directory().principal(k)),
+        state.ready(),
+    ) {
+        let region = claimed.region.clone().filter(|r| cairn_model::Region::is_valid(r));
+        if let Some(region) = region {
+            let ctx = caller::context(parts, conn, &region, request_id, time);
+            let event = audit::event(&ctx, &p, call);
+            if let Err(e) = audit::record(&ready.log, &event).await {
+                return ApiError::from_log(&e).into_json_response(request_id);
+            }
+        }
+    }
+    metrics::counter!("cairn_api_auth_failures_total", "protocol" => "cloudtrail").increment(1);
+    error.into_json_response(request_id)
 }
 
 fn failed_call(op: &str, error: &ApiError, body: &[u8]) -> CallRecord {
