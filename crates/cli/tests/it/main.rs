@@ -4,6 +4,7 @@ mod api;
 mod cli;
 mod crash;
 mod import;
+mod ingest;
 mod serve;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -7,6 +7,7 @@ pub mod cloudtrail;
 pub mod cloudtrail_data;
 pub mod error;
 mod health;
+pub mod ingest_events;
 mod metrics;
 pub mod s3;
 
@@ -49,6 +50,10 @@ async fn dispatch(State(state): State<AppState>, ConnectInfo(conn): ConnectInfo<
     let json_target = parts.headers.contains_key("x-amz-target");
     match claimed.service.as_deref() {
         Some("cloudtrail") => cloudtrail::handle(&state, &conn, parts, body).await,
+        // Cairn's own bulk ingest has a larger body limit than PutAuditEvents: its own handler.
+        Some("cloudtrail-data") if parts.uri.path() == ingest_events::PATH => {
+            ingest_events::handle(&state, &conn, parts, body).await
+        }
         Some("cloudtrail-data") => cloudtrail_data::handle(&state, &conn, parts, body).await,
         _ if json_target => cloudtrail::handle(&state, &conn, parts, body).await,
         Some(_) => s3::http::serve(&state, &conn, parts, body).await,
@@ -57,6 +62,10 @@ async fn dispatch(State(state): State<AppState>, ConnectInfo(conn): ConnectInfo<
         }
         None if parts.method == Method::GET && parts.uri.path() == "/metrics" => {
             metrics::metrics(State(state)).await.into_response()
+        }
+        // Never an S3 path (bucket names are lower-case): refused in the rest-json shape.
+        None if parts.method == Method::POST && parts.uri.path() == ingest_events::PATH => {
+            ingest_events::handle(&state, &conn, parts, body).await
         }
         None => s3::http::serve(&state, &conn, parts, body).await,
     }
