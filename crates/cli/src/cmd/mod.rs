@@ -29,7 +29,7 @@ pub fn init_tracing(settings: &crate::settings::Settings) {
 
 /// Credentials of commands that talk to a running server: the AWS_* variables, else the bootstrap
 /// root credentials of the data directory.
-pub fn credentials(settings: &Settings) -> anyhow::Result<(String, String)> {
+pub fn credentials(settings: &crate::settings::Settings) -> anyhow::Result<(String, String)> {
     if let (Ok(k), Ok(s)) = (
         std::env::var("AWS_ACCESS_KEY_ID"),
         std::env::var("AWS_SECRET_ACCESS_KEY"),

@@ -295,7 +295,9 @@ fn ingest_events_refuses_bad_bodies_clearly() {
     let big = vec![b' '; (32 << 20) + 1];
     check(api.ingest(&alpha, big, None), 413, "RequestEntityTooLargeException", "larger than");
     // A zip bomb: 200 KB that would inflate to 200 MB.
-    let bomb = gzip(&vec![b' '; 200 << 20]);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&vec![b' '; 200 << 20]).unwrap();
+    let bomb = gz.finish().unwrap();
     assert!(bomb.len() < 1 << 20);
     check(
         api.ingest(&alpha, bomb, Some("gzip")),
@@ -431,9 +433,10 @@ fn import_through_a_server_once_then_duplicates_and_same_data_as_a_local_import(
     assert!(local.sigterm().success());
     assert!(p.sigterm().success());
 
-    // Same records stored, byte for byte (but for the records of the IngestEvents calls).
-    let mut remote: Vec<String> = dump(&remote_data).into_iter().filter(|l| !is_ingest_call(l)).collect();
-    let mut local: Vec<String> = dump(&local_data).into_iter().filter(|l| !is_ingest_call(l)).collect();
+    // Same records stored, byte for byte (but for the records of the test's own calls).
+    let imported = |l: &String| serde_json::from_str::<Value>(l).unwrap()["userIdentity"]["accessKeyId"] != k.as_str();
+    let mut remote: Vec<String> = dump(&remote_data).into_iter().filter(imported).collect();
+    let mut local: Vec<String> = dump(&local_data).into_iter().filter(imported).collect();
     remote.sort();
     local.sort();
     assert_eq!(remote.len(), local.len());

@@ -11,7 +11,6 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, LazyLock};
 
 use cairn_log::EventLog;
-use cairn_model::EventRecord;
 
 use super::import::{self, ImportSummary, Rejection};
 use super::source::{self, DecodeError};
