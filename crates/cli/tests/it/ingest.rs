@@ -21,7 +21,10 @@ const BETA: &str = "222222222222"; // member
 const GAMMA: &str = "333333333333"; // outside the organization
 
 fn key(account: &str) -> (String, String) {
-    (format!("AKIAROOT{account}"), format!("root-secret-{account}-0000000000"))
+    (
+        format!("AKIAROOT{account}"),
+        format!("root-secret-{account}-0000000000"),
+    )
 }
 
 const READER_KEY: (&str, &str) = ("AKIAREADER0000000001", "reader-secret-00000000000000000000");
@@ -124,7 +127,10 @@ struct Api {
 impl Api {
     fn new() -> Api {
         Api {
-            rt: tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap(),
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
         }
     }
 
@@ -187,7 +193,12 @@ fn http_post(addr: &str, path: &str, body: &[u8]) -> (u16, String) {
     let mut buf = String::new();
     s.read_to_string(&mut buf).unwrap();
     let status = buf.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    (status, buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+    (
+        status,
+        buf.split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default(),
+    )
 }
 
 #[test]
@@ -243,7 +254,11 @@ fn ingest_events_is_authorised_per_record_idempotent_and_looked_up() {
     let why = rejected(&reply);
     assert_eq!(why.len(), 1);
     assert_eq!(why[0].0, 1);
-    assert!(why[0].1.contains("may ingest records of account 222222222222 only"), "{}", why[0].1);
+    assert!(
+        why[0].1.contains("may ingest records of account 222222222222 only"),
+        "{}",
+        why[0].1
+    );
     assert_eq!(api.by_id(&beta, &b1).len(), 1);
     assert!(api.by_id(&alpha, &a1).is_empty());
 
@@ -293,7 +308,12 @@ fn ingest_events_refuses_bad_bodies_clearly() {
 
     // Over 32 MiB as sent.
     let big = vec![b' '; (32 << 20) + 1];
-    check(api.ingest(&alpha, big, None), 413, "RequestEntityTooLargeException", "larger than");
+    check(
+        api.ingest(&alpha, big, None),
+        413,
+        "RequestEntityTooLargeException",
+        "larger than",
+    );
     // A zip bomb: 200 KB that would inflate to 200 MB.
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gz.write_all(&vec![b' '; 200 << 20]).unwrap();
@@ -319,7 +339,12 @@ fn ingest_events_refuses_bad_bodies_clearly() {
         "SerializationException",
         "not valid",
     );
-    check(api.ingest(&alpha, b"hello".to_vec(), None), 400, "SerializationException", "not valid");
+    check(
+        api.ingest(&alpha, b"hello".to_vec(), None),
+        400,
+        "SerializationException",
+        "not valid",
+    );
     check(
         api.ingest(&alpha, b"{\"a\":1}".to_vec(), Some("gzip")),
         400,
@@ -375,7 +400,11 @@ fn sample_accounts() -> Vec<String> {
 fn dump(data: &Path) -> Vec<String> {
     let out = cairn().args(["dump", "--data-dir"]).arg(data).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 fn is_ingest_call(line: &str) -> bool {

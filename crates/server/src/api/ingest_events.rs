@@ -128,11 +128,10 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
 
     let result = async {
         if parts.method != Method::POST {
-            return Err(ApiError::client(
-                "UnknownOperationException",
-                format!("IngestEvents is POST {PATH}."),
-            )
-            .with_status(StatusCode::METHOD_NOT_ALLOWED));
+            return Err(
+                ApiError::client("UnknownOperationException", format!("IngestEvents is POST {PATH}."))
+                    .with_status(StatusCode::METHOD_NOT_ALLOWED),
+            );
         }
         authorize(&principal)?;
         check_encoding(&parts, &body)?;
