@@ -1,6 +1,5 @@
-//! A small SigV4-signing client for CloudTrail's JSON API and Cairn's CloudTrail-scoped GET routes
-//! (the history export), for Cairn's own tools (benchmarks, load tests, and commands that talk to
-//! a running server).
+//! A small SigV4-signing client for CloudTrail's JSON API, the history export and IngestEvents,
+//! for Cairn's own tools (benchmarks, load tests, and commands that talk to a running server).
 
 use std::time::{Duration, SystemTime};
 
@@ -105,7 +104,47 @@ impl CloudTrailClient {
         for (k, v) in signed {
             rb = rb.header(k, v);
         }
-        let resp = rb.body(body).send().await?;
+        Self::reply(rb.body(body).send().await?).await
+    }
+
+    /// Sends CloudTrail records to `POST /IngestEvents` (service `cloudtrail-data`); `body` as it
+    /// goes on the wire, with `content_encoding` (`gzip`) when it is compressed.
+    pub async fn ingest_events(&self, body: Vec<u8>, content_encoding: Option<&str>) -> Result<Reply, reqwest::Error> {
+        let path = crate::api::ingest_events::PATH;
+        let mut headers = vec![
+            ("host".to_string(), self.host.clone()),
+            ("content-type".to_string(), "application/json".to_string()),
+        ];
+        if let Some(e) = content_encoding {
+            headers.push(("content-encoding".to_string(), e.to_string()));
+        }
+        let req = sigv4::Request {
+            method: "POST",
+            path,
+            query: "",
+            headers: &headers,
+            body: &body,
+        };
+        let signed = sigv4::sign(
+            &req,
+            &self.access_key_id,
+            &self.secret,
+            &self.region,
+            "cloudtrail-data",
+            SystemTime::now(),
+        );
+        let mut rb = self
+            .http
+            .post(format!("{}{path}", self.endpoint))
+            // Longer than the server's own 60 s limit: a slow answer is the server's to give.
+            .timeout(std::time::Duration::from_secs(120));
+        for (k, v) in headers.into_iter().filter(|(k, _)| k != "host").chain(signed) {
+            rb = rb.header(k, v);
+        }
+        Self::reply(rb.body(body).send().await?).await
+    }
+
+    async fn reply(resp: reqwest::Response) -> Result<Reply, reqwest::Error> {
         let status = resp.status().as_u16();
         let request_id = resp
             .headers()

@@ -70,34 +70,12 @@ fn time_arg(s: &str) -> anyhow::Result<f64> {
     Ok(jiff::Timestamp::now().as_millisecond() as f64 / 1000.0 - age.as_secs_f64())
 }
 
-/// Credentials: the AWS_* variables, else the bootstrap root credentials of the data directory.
-fn credentials(settings: &Settings) -> anyhow::Result<(String, String)> {
-    if let (Ok(k), Ok(s)) = (
-        std::env::var("AWS_ACCESS_KEY_ID"),
-        std::env::var("AWS_SECRET_ACCESS_KEY"),
-    ) {
-        return Ok((k, s));
-    }
-    let path = settings.data_dir.join("root-credentials.json");
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (no {} either)",
-            path.display()
-        )
-    })?;
-    let v: Value = serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
-    match (v["access_key_id"].as_str(), v["secret_access_key"].as_str()) {
-        (Some(k), Some(s)) => Ok((k.to_string(), s.to_string())),
-        _ => bail!("{} holds no credentials", path.display()),
-    }
-}
-
 pub fn run(settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
     let endpoint = args
         .endpoint_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", settings.listen));
-    let (key, secret) = credentials(&settings)?;
+    let (key, secret) = super::credentials(&settings)?;
     let client = CloudTrailClient::new(&endpoint, &args.region, &key, &secret);
     let attribute = match &args.lookup_attribute {
         None => None,

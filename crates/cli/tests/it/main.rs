@@ -5,6 +5,7 @@ mod cli;
 mod crash;
 mod export;
 mod import;
+mod ingest;
 mod serve;
 
 use std::io::{BufRead, BufReader, Read, Write};

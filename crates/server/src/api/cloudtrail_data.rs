@@ -306,7 +306,7 @@ fn parse_request(parts: &Parts, body: &[u8]) -> Result<PutRequest, ApiError> {
     if parts.method != Method::POST || parts.uri.path() != "/PutAuditEvents" {
         return Err(ApiError::client(
             "UnknownOperationException",
-            "CloudTrail Data serves POST /PutAuditEvents only.",
+            "CloudTrail Data serves POST /PutAuditEvents and POST /IngestEvents only.",
         )
         .with_status(StatusCode::NOT_FOUND));
     }
@@ -477,7 +477,7 @@ fn put_audit_events(
 }
 
 /// A rest-json response with its request id.
-fn rest_json(status: StatusCode, body: &Value, request_id: &str) -> Response {
+pub(super) fn rest_json(status: StatusCode, body: &Value, request_id: &str) -> Response {
     let mut resp = (status, body.to_string()).into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -488,7 +488,7 @@ fn rest_json(status: StatusCode, body: &Value, request_id: &str) -> Response {
 }
 
 /// A rest-json error: the code in `x-amzn-ErrorType` and in the body's `__type`.
-fn rest_error(e: &ApiError, request_id: &str) -> Response {
+pub(super) fn rest_error(e: &ApiError, request_id: &str) -> Response {
     let mut resp = rest_json(e.status, &json!({"__type": e.code, "message": e.message}), request_id);
     if let Ok(v) = HeaderValue::from_str(&e.code) {
         resp.headers_mut().insert("x-amzn-errortype", v);
@@ -517,11 +517,62 @@ fn call_record(parts: &Parts) -> CallRecord {
     }
 }
 
+/// Authenticates a CloudTrail Data call whose audit record would be `call`. On failure, the answer
+/// to send: a known key with a bad signature is recorded in its account first.
+pub(super) async fn authenticate(
+    state: &AppState,
+    conn: &ConnInfo,
+    parts: &Parts,
+    body: &bytes::Bytes,
+    request_id: &str,
+    time: EventTime,
+    mut call: CallRecord,
+) -> Result<(std::sync::Arc<Principal>, String, crate::Ready), Response> {
+    let claimed = Claimed::from_parts(parts);
+    let ready = state.ready();
+    // Hashing a large body is CPU work: off the async workers.
+    let verified = if body.len() > 256 << 10 {
+        let (s, p, b) = (state.clone(), parts.clone(), body.clone());
+        tokio::task::spawn_blocking(move || caller::authenticate(&s, &p, &b, "cloudtrail-data"))
+            .await
+            .map_err(|e| rest_error(&ApiError::internal(e), request_id))?
+    } else {
+        caller::authenticate(state, parts, body, "cloudtrail-data")
+    };
+    let (principal, region) = match verified {
+        Ok(a) => (a.principal, a.region),
+        Err(e) => {
+            let error = auth_error(&e);
+            if let (Some(p), Some(ready), Some(region)) = (
+                claimed
+                    .access_key_id
+                    .as_deref()
+                    .and_then(|k| state.directory().principal(k)),
+                ready.as_ref(),
+                claimed.region.clone().filter(|r| cairn_model::Region::is_valid(r)),
+            ) {
+                let ctx = caller::context(parts, conn, &region, request_id, time);
+                call.error = Some((error.code.clone(), error.message.clone()));
+                if let Err(e) = audit::record(&ready.log, &audit::event(&ctx, &p, call)).await {
+                    return Err(rest_error(&ApiError::from_log(&e), request_id));
+                }
+            }
+            metrics::counter!("cairn_api_auth_failures_total", "protocol" => "cloudtrail-data").increment(1);
+            return Err(rest_error(&error, request_id));
+        }
+    };
+    let Some(ready) = ready else {
+        let e = ApiError::client("ServiceUnavailableException", "Cairn is starting; try again shortly.")
+            .with_status(StatusCode::SERVICE_UNAVAILABLE);
+        return Err(rest_error(&e, request_id));
+    };
+    Ok((principal, region, ready))
+}
+
 pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let time = EventTime::now();
     let started = std::time::Instant::now();
-    let claimed = Claimed::from_parts(&parts);
 
     let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(b) => b,
@@ -535,36 +586,11 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
         }
     };
 
-    let ready = state.ready();
-    let (principal, region) = match caller::authenticate(state, &parts, &body, "cloudtrail-data") {
-        Ok(a) => (a.principal, a.region),
-        Err(e) => {
-            let error = auth_error(&e);
-            // A known key with a bad signature is recorded in its account.
-            if let (Some(p), Some(ready), Some(region)) = (
-                claimed
-                    .access_key_id
-                    .as_deref()
-                    .and_then(|k| state.directory().principal(k)),
-                ready.as_ref(),
-                claimed.region.clone().filter(|r| cairn_model::Region::is_valid(r)),
-            ) {
-                let ctx = caller::context(&parts, conn, &region, &request_id, time);
-                let mut call = call_record(&parts);
-                call.error = Some((error.code.clone(), error.message.clone()));
-                if let Err(e) = audit::record(&ready.log, &audit::event(&ctx, &p, call)).await {
-                    return rest_error(&ApiError::from_log(&e), &request_id);
-                }
-            }
-            metrics::counter!("cairn_api_auth_failures_total", "protocol" => "cloudtrail-data").increment(1);
-            return rest_error(&error, &request_id);
-        }
-    };
-    let Some(ready) = ready else {
-        let e = ApiError::client("ServiceUnavailableException", "Cairn is starting; try again shortly.")
-            .with_status(StatusCode::SERVICE_UNAVAILABLE);
-        return rest_error(&e, &request_id);
-    };
+    let (principal, region, ready) =
+        match authenticate(state, conn, &parts, &body, &request_id, time, call_record(&parts)).await {
+            Ok(a) => a,
+            Err(resp) => return resp,
+        };
 
     let result = parse_request(&parts, &body).and_then(|req| put_audit_events(&ready, &principal, &region, &req));
 

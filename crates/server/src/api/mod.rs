@@ -7,6 +7,7 @@ pub mod cloudtrail;
 pub mod cloudtrail_data;
 pub mod error;
 mod health;
+pub mod ingest_events;
 mod metrics;
 pub mod s3;
 
@@ -52,6 +53,10 @@ async fn dispatch(State(state): State<AppState>, ConnectInfo(conn): ConnectInfo<
         // Unsigned too, to be refused in CloudTrail's shape (anonymous S3 reads are refused anyway).
         Some("cloudtrail") | None if export => cloudtrail::export::handle(&state, &conn, parts, body).await,
         Some("cloudtrail") => cloudtrail::handle(&state, &conn, parts, body).await,
+        // Cairn's own bulk ingest has a larger body limit than PutAuditEvents: its own handler.
+        Some("cloudtrail-data") if parts.uri.path() == ingest_events::PATH => {
+            ingest_events::handle(&state, &conn, parts, body).await
+        }
         Some("cloudtrail-data") => cloudtrail_data::handle(&state, &conn, parts, body).await,
         _ if json_target => cloudtrail::handle(&state, &conn, parts, body).await,
         Some(_) => s3::http::serve(&state, &conn, parts, body).await,
@@ -60,6 +65,10 @@ async fn dispatch(State(state): State<AppState>, ConnectInfo(conn): ConnectInfo<
         }
         None if parts.method == Method::GET && parts.uri.path() == "/metrics" => {
             metrics::metrics(State(state)).await.into_response()
+        }
+        // Never an S3 path (bucket names are lower-case): refused in the rest-json shape.
+        None if parts.method == Method::POST && parts.uri.path() == ingest_events::PATH => {
+            ingest_events::handle(&state, &conn, parts, body).await
         }
         None => s3::http::serve(&state, &conn, parts, body).await,
     }

@@ -19,8 +19,8 @@ use sha2::{Digest, Sha256};
 /// Catalog document kind of imported files; keys are the hex SHA-256 of the file as stored.
 const KIND: &str = "imported-file";
 /// Batch bounds: well under the log's batch limit, and deterministic for a given file.
-const BATCH_EVENTS: usize = 10_000;
-const BATCH_BYTES: usize = 16 << 20;
+pub const BATCH_EVENTS: usize = 10_000;
+pub const BATCH_BYTES: usize = 16 << 20;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ImportSummary {
@@ -39,6 +39,8 @@ pub struct ImportSummary {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     pub location: String,
+    /// The record's position in its file or body (from 0); None when the whole file failed.
+    pub index: Option<usize>,
     pub reason: String,
 }
 
@@ -91,10 +93,18 @@ pub fn digest(content: &[u8]) -> String {
     crate::auth::sigv4::hex(&Sha256::digest(content))
 }
 
-/// Parses a file's (gunzipped) content. CPU work: run it on a blocking thread.
-pub fn parse(name: &str, content: &[u8], digest: String) -> Result<ParsedFile, Rejection> {
+/// Parses a file's (gunzipped) content. `admit` may refuse a valid record (online ingest
+/// checks whose account it is); refused records are rejected like invalid ones. CPU work: run it
+/// on a blocking thread.
+pub fn parse(
+    name: &str,
+    content: &[u8],
+    digest: String,
+    mut admit: impl FnMut(&EventRecord) -> Result<(), String>,
+) -> Result<ParsedFile, Rejection> {
     let reject = |reason: String| Rejection {
         location: name.to_string(),
+        index: None,
         reason,
     };
     let text = std::str::from_utf8(content).map_err(|e| reject(format!("not UTF-8 text: {e}")))?;
@@ -105,12 +115,16 @@ pub fn parse(name: &str, content: &[u8], digest: String) -> Result<ParsedFile, R
     let mut rejected = Vec::new();
     let (mut events, mut dups) = (0u64, 0u64);
     for (i, r) in raw.iter().enumerate() {
-        let record = match EventRecord::from_json(r) {
+        let record = match EventRecord::from_json(r)
+            .map_err(|e| e.to_string())
+            .and_then(|rec| admit(&rec).map(|()| rec))
+        {
             Ok(rec) => rec,
-            Err(e) => {
+            Err(reason) => {
                 rejected.push(Rejection {
                     location: format!("{name} record {}", i + 1),
-                    reason: e.to_string(),
+                    index: Some(i),
+                    reason,
                 });
                 continue;
             }
@@ -236,6 +250,7 @@ enum Prepared {
 fn rejection(location: &str) -> impl Fn(String) -> Rejection + '_ {
     move |reason| Rejection {
         location: location.to_string(),
+        index: None,
         reason,
     }
 }
@@ -267,7 +282,7 @@ async fn prepare(log: EventLog, item: crate::ingest::source::Item) -> Result<Pre
     let n = name.clone();
     tokio::task::spawn_blocking(move || {
         let content = crate::ingest::source::decode(raw).map_err(rejection(&n))?;
-        parse(&n, &content, digest)
+        parse(&n, &content, digest, |_| Ok(()))
     })
     .await
     .map_err(|e| rejection(&name)(e.to_string()))?

@@ -48,14 +48,37 @@ impl Item {
 
 /// A file's content: gunzipped when it is gzip. CPU work: run it on a blocking thread.
 pub fn decode(raw: Vec<u8>) -> Result<Vec<u8>, String> {
+    decode_at_most(raw, u64::MAX).map_err(|e| e.to_string())
+}
+
+/// Why a body could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("not a valid gzip file: {0}")]
+    Invalid(std::io::Error),
+    #[error("the content is larger than {0} bytes (decompressed)")]
+    TooLarge(u64),
+}
+
+/// [`decode`], refusing content larger than `max` bytes: gunzipping stops just past the cap, so
+/// a small compressed body cannot make Cairn inflate gigabytes.
+pub fn decode_at_most(raw: Vec<u8>, max: u64) -> Result<Vec<u8>, DecodeError> {
     if !raw.starts_with(&[0x1f, 0x8b]) {
+        if raw.len() as u64 > max {
+            return Err(DecodeError::TooLarge(max));
+        }
         return Ok(raw);
     }
-    let mut out = Vec::with_capacity(raw.len() * 8);
+    let guess = (raw.len() as u64).saturating_mul(8).min(max.saturating_add(1));
+    let mut out = Vec::with_capacity(usize::try_from(guess).unwrap_or(usize::MAX));
     // MultiGzDecoder: some tools concatenate gzip members.
     flate2::read::MultiGzDecoder::new(&raw[..])
+        .take(max.saturating_add(1))
         .read_to_end(&mut out)
-        .map_err(|e| format!("not a valid gzip file: {e}"))?;
+        .map_err(DecodeError::Invalid)?;
+    if out.len() as u64 > max {
+        return Err(DecodeError::TooLarge(max));
+    }
     Ok(out)
 }
 
