@@ -74,6 +74,18 @@ impl CloudTrailClient {
 
     /// Calls `operation` with `input` as its JSON body.
     pub async fn call(&self, operation: &str, input: &Value) -> Result<Reply, reqwest::Error> {
+        Self::reply(self.send(operation, input).await?).await
+    }
+
+    /// One call, the answer unparsed: status and body bytes (for callers that read only part of
+    /// a large answer).
+    pub async fn call_bytes(&self, operation: &str, input: &Value) -> Result<(u16, bytes::Bytes), reqwest::Error> {
+        let resp = self.send(operation, input).await?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.bytes().await?))
+    }
+
+    async fn send(&self, operation: &str, input: &Value) -> Result<reqwest::Response, reqwest::Error> {
         let body = input.to_string();
         let target = format!("{TARGET_PREFIX}{operation}");
         let headers = vec![
@@ -104,7 +116,7 @@ impl CloudTrailClient {
         for (k, v) in signed {
             rb = rb.header(k, v);
         }
-        Self::reply(rb.body(body).send().await?).await
+        rb.body(body).send().await
     }
 
     /// Sends CloudTrail records to `POST /IngestEvents` (service `cloudtrail-data`); `body` as it

@@ -94,7 +94,9 @@ impl ApiError {
 
 /// A JSON 1.1 response with its request id.
 pub fn json_response(status: StatusCode, body: &serde_json::Value, request_id: &str) -> Response {
-    let mut resp = (status, body.to_string()).into_response();
+    // to_vec, not to_string: Display goes through fmt::Write, a third slower on large pages.
+    let bytes = serde_json::to_vec(body).expect("a JSON value always serialises");
+    let mut resp = (status, bytes).into_response();
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
