@@ -16,11 +16,14 @@ the files carry no sequence numbers), so the comparison is of equal answers.
 """
 
 import json
+import os
 import statistics
 import sys
 import time
 
 import duckdb
+
+DIRECT_KINDS = int(os.environ.get("DIRECT_KINDS", "8"))
 
 # Cairn's LookupAttribute -> SQL predicate over the loaded table ($1 is the value).
 PREDICATES = {
@@ -80,7 +83,8 @@ def pct(values, p):
 def main(directory):
     spec = json.load(open(f"{directory}/probes.json"))
     files = f"{directory}/*.json.gz"
-    con = duckdb.connect()
+    # On disk, so a table larger than memory spills instead of failing.
+    con = duckdb.connect(f"{directory}/events.duckdb")
     con.execute("SET threads TO 2")
     con.execute(ARN_NAME)
     source = f"""(SELECT unnest(json_extract(json, '$.Records[*]')) AS r
@@ -137,9 +141,10 @@ def main(directory):
             print(f"different first pages for {kind}={value!r}: only DuckDB {sorted(theirs - mine)[:3]}, "
                   f"only Cairn {sorted(mine - theirs)[:3]}")
 
-    # Straight over the files: one lookup per kind (each reads every file).
+    # Straight over the files: one lookup per kind (each reads every file; DIRECT_KINDS limits
+    # how many kinds, as each such query takes minutes over millions of events).
     direct = {}
-    for kind in by_kind:
+    for kind in list(by_kind)[:DIRECT_KINDS]:
         p = next(p for p in spec["probes"] if p["attribute"] == kind)
         t = time.perf_counter()
         con.execute(
@@ -161,7 +166,7 @@ def main(directory):
         ratios.append(duck / cairn)
         print(f"{kind:<13} {cairn:>13.2f} {pct(k['cairn_first'], 0.99):>8.2f} "
               f"{statistics.median(k['cairn_repeated']):>13.2f} | {duck:>16.2f} {pct(k['first'], 0.99):>8.2f} "
-              f"{statistics.median(k['repeated']):>13.2f} | {direct[kind]:>12.0f} | {duck / cairn:>16.1f}x")
+              f"{statistics.median(k['repeated']):>13.2f} | {direct.get(kind, float('nan')):>12.0f} | {duck / cairn:>16.1f}x")
     print(f"\nsame first pages: {agree} of {agree + disagree}; {self_audit} more hold Cairn's records of the "
           f"benchmark's own calls, which the files do not have")
     print(f"DuckDB table is {statistics.median(ratios):.1f}x Cairn's first-page time (median over attribute kinds); "

@@ -210,7 +210,7 @@ pub async fn history(dir: &Path, events: u64, files: Option<PathBuf>) -> anyhow:
     compact_fully(&log).await?;
     let s = log.status();
     println!(
-        "   stored {} events in {:.1} s ({:.0}/s with generation{}), {} segments of {:.0} MB",
+        "   stored {} events in {:.1} s ({:.0}/s with generation{}), {} segments of {:.0} MB ({:.1} % of the JSON)",
         s.durable_seq,
         stored.as_secs_f64(),
         s.durable_seq as f64 / stored.as_secs_f64(),
@@ -220,7 +220,8 @@ pub async fn history(dir: &Path, events: u64, files: Option<PathBuf>) -> anyhow:
             String::new()
         },
         s.segments,
-        s.segment_bytes as f64 / 1e6
+        s.segment_bytes as f64 / 1e6,
+        s.segment_bytes as f64 * 100.0 / s.segment_raw_bytes.max(1) as f64
     );
 
     let server = start_server(dir, log.clone()).await?;
