@@ -100,14 +100,7 @@ impl CloudTrailClient {
             headers: &headers,
             body: body.as_bytes(),
         };
-        let signed = sigv4::sign(
-            &req,
-            &self.access_key_id,
-            &self.secret,
-            &self.region,
-            "cloudtrail",
-            SystemTime::now(),
-        );
+        let signed = self.sign(&req, "cloudtrail");
         let mut rb = self
             .http
             .post(format!("{}/", self.endpoint))
@@ -137,14 +130,7 @@ impl CloudTrailClient {
             headers: &headers,
             body: &body,
         };
-        let signed = sigv4::sign(
-            &req,
-            &self.access_key_id,
-            &self.secret,
-            &self.region,
-            "cloudtrail-data",
-            SystemTime::now(),
-        );
+        let signed = self.sign(&req, "cloudtrail-data");
         let mut rb = self
             .http
             .post(format!("{}{path}", self.endpoint))
@@ -154,6 +140,18 @@ impl CloudTrailClient {
             rb = rb.header(k, v);
         }
         Self::reply(rb.body(body).send().await?).await
+    }
+
+    /// The SigV4 headers of `req` for `service`, signed now.
+    fn sign(&self, req: &sigv4::Request<'_>, service: &str) -> Vec<(String, String)> {
+        sigv4::sign(
+            req,
+            &self.access_key_id,
+            &self.secret,
+            &self.region,
+            service,
+            SystemTime::now(),
+        )
     }
 
     async fn reply(resp: reqwest::Response) -> Result<Reply, reqwest::Error> {
@@ -200,14 +198,7 @@ impl CloudTrailClient {
             headers: &headers,
             body: b"",
         };
-        let signed = sigv4::sign(
-            &req,
-            &self.access_key_id,
-            &self.secret,
-            &self.region,
-            "cloudtrail",
-            SystemTime::now(),
-        );
+        let signed = self.sign(&req, "cloudtrail");
         let url = if query.is_empty() {
             format!("{}{path}", self.endpoint)
         } else {

@@ -343,11 +343,15 @@ struct Ingested {
 }
 
 fn authorize(principal: &Principal, resource: &str) -> Result<(), ApiError> {
-    let action = "cloudtrail-data:PutAuditEvents";
+    authorize_action(principal, "cloudtrail-data:PutAuditEvents", resource)
+}
+
+/// Checks the caller's policies for `action` on `resource`; the refusal reads as AWS's.
+pub(crate) fn authorize_action(principal: &Principal, action: &str, resource: &str) -> Result<(), ApiError> {
     let why = match principal.authorize(action, resource) {
         Decision::Allow => return Ok(()),
-        Decision::ExplicitDeny => "with an explicit deny in an identity-based policy",
-        Decision::ImplicitDeny => "because no identity-based policy allows the cloudtrail-data:PutAuditEvents action",
+        Decision::ExplicitDeny => "with an explicit deny in an identity-based policy".to_string(),
+        Decision::ImplicitDeny => format!("because no identity-based policy allows the {action} action"),
     };
     Err(ApiError::access_denied(format!(
         "User: {} is not authorized to perform: {action} on resource: {resource} {why}",
@@ -569,21 +573,26 @@ pub(super) async fn authenticate(
     Ok((principal, region, ready))
 }
 
+/// The request body, or the rest-json answer to one larger than `limit`.
+pub(crate) async fn read_body(body: Body, limit: usize, request_id: &str) -> Result<bytes::Bytes, Response> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        let e = ApiError::client(
+            "RequestEntityTooLargeException",
+            format!("The request body is larger than the limit of {limit} bytes."),
+        )
+        .with_status(StatusCode::PAYLOAD_TOO_LARGE);
+        rest_error(&e, request_id)
+    })
+}
+
 pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let time = EventTime::now();
     let started = std::time::Instant::now();
 
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    let body = match read_body(body, MAX_BODY_BYTES, &request_id).await {
         Ok(b) => b,
-        Err(_) => {
-            let e = ApiError::client(
-                "RequestEntityTooLargeException",
-                format!("The request body is larger than the limit of {MAX_BODY_BYTES} bytes."),
-            )
-            .with_status(StatusCode::PAYLOAD_TOO_LARGE);
-            return rest_error(&e, &request_id);
-        }
+        Err(resp) => return resp,
     };
 
     let (principal, region, ready) =
@@ -656,14 +665,7 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
         }
         Err(e) => Err(e),
     };
-    let status = match &response {
-        Ok(_) => "ok",
-        Err(e) if e.status.is_server_error() => "fault",
-        Err(_) => "error",
-    };
-    metrics::counter!("cairn_api_requests_total", "protocol" => "cloudtrail-data", "status" => status).increment(1);
-    metrics::histogram!("cairn_api_request_seconds", "protocol" => "cloudtrail-data")
-        .record(started.elapsed().as_secs_f64());
+    crate::api::metrics::observe("cloudtrail-data", response.as_ref().err(), started);
     match response {
         Ok(body) => rest_json(StatusCode::OK, &body, &request_id),
         Err(e) => rest_error(&e, &request_id),

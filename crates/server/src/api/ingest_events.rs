@@ -23,7 +23,6 @@ use super::error::ApiError;
 use crate::AppState;
 use crate::audit::{self, CallRecord};
 use crate::auth::identity::Principal;
-use crate::auth::policy::Decision;
 use crate::ingest::online::{self, Admission, IngestError, Ingested};
 use crate::listener::ConnInfo;
 
@@ -34,16 +33,7 @@ pub const MAX_BODY_BYTES: usize = 32 << 20;
 const ACTION: &str = "cloudtrail-data:IngestEvents";
 
 fn authorize(principal: &Principal) -> Result<(), ApiError> {
-    let why = match principal.authorize(ACTION, "*") {
-        Decision::Allow => return Ok(()),
-        Decision::ExplicitDeny => "with an explicit deny in an identity-based policy",
-        Decision::ImplicitDeny => "because no identity-based policy allows the cloudtrail-data:IngestEvents action",
-    };
-    Err(ApiError::access_denied(format!(
-        "User: {} is not authorized to perform: {ACTION} on resource: * {why}",
-        principal.arn
-    ))
-    .with_status(StatusCode::FORBIDDEN))
+    super::cloudtrail_data::authorize_action(principal, ACTION, "*")
 }
 
 /// The body as sent; gzip must be declared or recognisable, other encodings are refused.
@@ -109,16 +99,9 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
     let time = EventTime::now();
     let started = std::time::Instant::now();
 
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    let body = match super::cloudtrail_data::read_body(body, MAX_BODY_BYTES, &request_id).await {
         Ok(b) => b,
-        Err(_) => {
-            let e = ApiError::client(
-                "RequestEntityTooLargeException",
-                format!("The request body is larger than the limit of {MAX_BODY_BYTES} bytes."),
-            )
-            .with_status(StatusCode::PAYLOAD_TOO_LARGE);
-            return rest_error(&e, &request_id);
-        }
+        Err(resp) => return resp,
     };
     let (principal, region, ready) =
         match authenticate(state, conn, &parts, &body, &request_id, time, call_record()).await {
@@ -162,14 +145,7 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
         Ok(()) => result,
     };
 
-    let status = match &response {
-        Ok(_) => "ok",
-        Err(e) if e.status.is_server_error() => "fault",
-        Err(_) => "error",
-    };
-    metrics::counter!("cairn_api_requests_total", "protocol" => "cloudtrail-data", "status" => status).increment(1);
-    metrics::histogram!("cairn_api_request_seconds", "protocol" => "cloudtrail-data")
-        .record(started.elapsed().as_secs_f64());
+    crate::api::metrics::observe("cloudtrail-data", response.as_ref().err(), started);
     match response {
         Ok(i) => {
             metrics::counter!("cairn_ingested_records_total").increment(i.accepted);

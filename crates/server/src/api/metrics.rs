@@ -5,6 +5,19 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
 use crate::AppState;
+use crate::api::error::ApiError;
+
+/// Counts an answered API request (ok, error for the caller's mistakes, fault for Cairn's) and
+/// its latency, by protocol.
+pub fn observe(protocol: &'static str, error: Option<&ApiError>, started: std::time::Instant) {
+    let status = match error {
+        None => "ok",
+        Some(e) if e.status.is_server_error() => "fault",
+        Some(_) => "error",
+    };
+    metrics::counter!("cairn_api_requests_total", "protocol" => protocol, "status" => status).increment(1);
+    metrics::histogram!("cairn_api_request_seconds", "protocol" => protocol).record(started.elapsed().as_secs_f64());
+}
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let Some(handle) = state.metrics() else {

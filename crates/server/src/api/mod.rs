@@ -8,7 +8,7 @@ pub mod cloudtrail_data;
 pub mod error;
 mod health;
 pub mod ingest_events;
-mod metrics;
+pub(crate) mod metrics;
 pub mod s3;
 
 use std::time::Duration;

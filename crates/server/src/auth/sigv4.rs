@@ -562,6 +562,20 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// The `X-Amz-Date` of `at` and the credential scope of a signature made then.
+fn date_and_scope(at: SystemTime, access_key_id: &str, region: &str, service: &str) -> (String, Scope) {
+    let secs = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
+    let (y, mo, d, h, mi, s) = cairn_model::time::civil(secs);
+    let amz_date = format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z");
+    let scope = Scope {
+        access_key_id: access_key_id.into(),
+        date: amz_date[..8].into(),
+        region: region.into(),
+        service: service.into(),
+    };
+    (amz_date, scope)
+}
+
 /// Presigns a request (query form, payload unsigned as S3 presigns) for `host`: returns the query
 /// string to send, `params` followed by the `X-Amz-*` members. For links a browser can follow.
 #[allow(clippy::too_many_arguments)]
@@ -577,15 +591,7 @@ pub fn presign(
     at: SystemTime,
     expires_secs: u64,
 ) -> String {
-    let secs = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
-    let (y, mo, d, h, mi, s) = cairn_model::time::civil(secs);
-    let amz_date = format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z");
-    let scope = Scope {
-        access_key_id: access_key_id.into(),
-        date: amz_date[..8].into(),
-        region: region.into(),
-        service: service.into(),
-    };
+    let (amz_date, scope) = date_and_scope(at, access_key_id, region, service);
     let mut query: Vec<(String, String)> = params.to_vec();
     query.extend([
         ("X-Amz-Algorithm".to_string(), ALGORITHM.to_string()),
@@ -632,15 +638,7 @@ pub fn sign(
     service: &str,
     at: SystemTime,
 ) -> Vec<(String, String)> {
-    let secs = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
-    let (y, mo, d, h, mi, s) = cairn_model::time::civil(secs);
-    let amz_date = format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z");
-    let scope = Scope {
-        access_key_id: access_key_id.into(),
-        date: amz_date[..8].into(),
-        region: region.into(),
-        service: service.into(),
-    };
+    let (amz_date, scope) = date_and_scope(at, access_key_id, region, service);
     let mut headers: Vec<(String, String)> = req.headers.to_vec();
     headers.push(("x-amz-date".into(), amz_date.clone()));
     let mut names: BTreeMap<String, ()> = BTreeMap::new();

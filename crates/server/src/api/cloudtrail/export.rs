@@ -198,14 +198,7 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
     if let Err(e) = audit::record(&ready.log, &event).await {
         return ApiError::from_log(&e).into_json_response(&request_id);
     }
-    let status = match &first {
-        Ok(_) => "ok",
-        Err(e) if e.status.is_server_error() => "fault",
-        Err(_) => "error",
-    };
-    metrics::counter!("cairn_api_requests_total", "protocol" => "cloudtrail", "status" => status).increment(1);
-    metrics::histogram!("cairn_api_request_seconds", "protocol" => "cloudtrail")
-        .record(started.elapsed().as_secs_f64());
+    crate::api::metrics::observe("cloudtrail", first.as_ref().err(), started);
     let (req, page, format, limit) = match first {
         Ok(v) => v,
         Err(e) => return e.into_json_response(&request_id),

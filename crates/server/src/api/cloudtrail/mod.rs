@@ -245,14 +245,7 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
         // An unrecorded call is not answered as if it were.
         return ApiError::from_log(&e).into_json_response(&request_id);
     }
-    let status = match &response {
-        Ok(_) => "ok",
-        Err(e) if e.status.is_server_error() => "fault",
-        Err(_) => "error",
-    };
-    metrics::counter!("cairn_api_requests_total", "protocol" => "cloudtrail", "status" => status).increment(1);
-    metrics::histogram!("cairn_api_request_seconds", "protocol" => "cloudtrail")
-        .record(started.elapsed().as_secs_f64());
+    crate::api::metrics::observe("cloudtrail", response.as_ref().err(), started);
     match response {
         Ok(body) => json_response(StatusCode::OK, &body, &request_id),
         Err(e) => e.into_json_response(&request_id),
