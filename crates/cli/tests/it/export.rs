@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use cairn_server::client::CloudTrailClient;
 use serde_json::{Value, json};
 
-use crate::{Proc, cairn, http_get, wait_for};
+use crate::{Proc, cairn, dump, http_get, wait_for};
 
 const ALPHA: &str = "111111111111";
 const BETA: &str = "222222222222";
@@ -52,17 +52,6 @@ fn write_events(dir: &Path, round: u32, account: &str, region: &str, writers: u3
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("ERR"));
-}
-
-/// Every stored record, as stored, in arrival order (server stopped).
-fn dump(dir: &Path) -> Vec<String> {
-    let out = cairn().args(["dump", "--data-dir"]).arg(dir).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
 }
 
 fn start(dir: &Path) -> (Proc, String) {

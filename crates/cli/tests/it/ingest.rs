@@ -14,7 +14,7 @@ use cairn_synth::{Workload, WorkloadConfig};
 use rand::RngExt;
 use serde_json::{Value, json};
 
-use crate::{Proc, cairn, http_get, wait_for};
+use crate::{Proc, cairn, dump, http_get, wait_for};
 
 const ALPHA: &str = "111111111111"; // organization management account
 const BETA: &str = "222222222222"; // member
@@ -395,16 +395,6 @@ fn sample_accounts() -> Vec<String> {
     let mut accounts: Vec<(String, usize)> = counts.into_iter().collect();
     accounts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     accounts.into_iter().map(|(a, _)| a).collect()
-}
-
-fn dump(data: &Path) -> Vec<String> {
-    let out = cairn().args(["dump", "--data-dir"]).arg(data).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
 }
 
 fn is_ingest_call(line: &str) -> bool {

@@ -26,6 +26,17 @@ pub fn cairn() -> Command {
     c
 }
 
+/// Every stored record of a data directory, as stored, in arrival order (server stopped).
+pub fn dump(dir: &std::path::Path) -> Vec<String> {
+    let out = cairn().args(["dump", "--data-dir"]).arg(dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 /// A child process that is killed when dropped (tests must not leak servers).
 pub struct Proc {
     pub child: Child,

@@ -566,9 +566,7 @@ pub(super) async fn authenticate(
         }
     };
     let Some(ready) = ready else {
-        let e = ApiError::client("ServiceUnavailableException", "Cairn is starting; try again shortly.")
-            .with_status(StatusCode::SERVICE_UNAVAILABLE);
-        return Err(rest_error(&e, request_id));
+        return Err(rest_error(&ApiError::starting(), request_id));
     };
     Ok((principal, region, ready))
 }

@@ -40,6 +40,12 @@ impl ApiError {
         }
     }
 
+    /// 503 while the event log is still being opened (WAL replay).
+    pub fn starting() -> Self {
+        ApiError::client("ServiceUnavailableException", "Cairn is starting; try again shortly.")
+            .with_status(StatusCode::SERVICE_UNAVAILABLE)
+    }
+
     pub fn access_denied(message: impl Into<String>) -> Self {
         ApiError::client("AccessDeniedException", message)
     }

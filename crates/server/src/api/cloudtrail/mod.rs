@@ -183,9 +183,7 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
         }
     };
     let Some(ready) = ready else {
-        return ApiError::client("ServiceUnavailableException", "Cairn is starting; try again shortly.")
-            .with_status(StatusCode::SERVICE_UNAVAILABLE)
-            .into_json_response(&request_id);
+        return ApiError::starting().into_json_response(&request_id);
     };
 
     let call = Call {
