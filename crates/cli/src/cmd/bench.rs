@@ -395,38 +395,35 @@ struct Probe {
     filter: LookupFilter,
 }
 
+/// The lookup values of one stored event, by attribute kind (ReadOnly aside).
+pub(crate) fn lookup_values(r: &EventRecord) -> Vec<(LookupAttribute, String)> {
+    let ix = r.index();
+    let mut v = vec![(LookupAttribute::EventId, ix.event_id.clone())];
+    let mut add = |a, s: &Option<String>| {
+        if let Some(s) = s {
+            v.push((a, s.clone()));
+        }
+    };
+    add(LookupAttribute::EventName, &ix.event_name);
+    add(LookupAttribute::EventSource, &ix.event_source);
+    add(LookupAttribute::Username, &ix.username);
+    add(LookupAttribute::AccessKeyId, &ix.access_key_id);
+    if let Some(res) = ix.resources.first() {
+        add(LookupAttribute::ResourceName, &res.name);
+        add(LookupAttribute::ResourceType, &res.resource_type);
+    }
+    v
+}
+
 fn probes_of(r: &EventRecord) -> Vec<Probe> {
     let ix = r.index();
-    let mut filters = vec![
-        LookupFilter::new(LookupAttribute::EventId, ix.event_id.clone()),
-        LookupFilter::new(LookupAttribute::ReadOnly, "false"),
-    ];
-    if let Some(v) = &ix.event_name {
-        filters.push(LookupFilter::new(LookupAttribute::EventName, v.clone()));
-    }
-    if let Some(v) = &ix.event_source {
-        filters.push(LookupFilter::new(LookupAttribute::EventSource, v.clone()));
-    }
-    if let Some(v) = &ix.username {
-        filters.push(LookupFilter::new(LookupAttribute::Username, v.clone()));
-    }
-    if let Some(v) = &ix.access_key_id {
-        filters.push(LookupFilter::new(LookupAttribute::AccessKeyId, v.clone()));
-    }
-    if let Some(res) = ix.resources.first() {
-        if let Some(n) = &res.name {
-            filters.push(LookupFilter::new(LookupAttribute::ResourceName, n.clone()));
-        }
-        if let Some(t) = &res.resource_type {
-            filters.push(LookupFilter::new(LookupAttribute::ResourceType, t.clone()));
-        }
-    }
-    filters
+    lookup_values(r)
         .into_iter()
-        .map(|filter| Probe {
+        .chain([(LookupAttribute::ReadOnly, "false".to_string())])
+        .map(|(attribute, value)| Probe {
             account: ix.account_id.clone(),
             region: ix.region.clone(),
-            filter,
+            filter: LookupFilter::new(attribute, value),
         })
         .collect()
 }

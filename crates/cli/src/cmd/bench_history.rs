@@ -16,7 +16,7 @@ use cairn_server::client::CloudTrailClient;
 use cairn_synth::{Workload, WorkloadConfig};
 use serde_json::{Value, json};
 
-use super::bench::{Figure, append_with_backpressure, bar, bench_config, compact_fully, ms, percentile};
+use super::bench::{Figure, append_with_backpressure, bar, bench_config, compact_fully, lookup_values, ms, percentile};
 use super::bench_api::{ACCOUNT, start_server};
 
 const REGION: &str = "us-east-1";
@@ -37,26 +37,6 @@ struct Probe {
     value: String,
     /// How often the value occurred in the sample (to pick values with many matches for paging).
     seen: usize,
-}
-
-/// Lookup values of one stored event, by attribute kind.
-fn values_of(r: &EventRecord) -> Vec<(LookupAttribute, String)> {
-    let ix = r.index();
-    let mut v = vec![(LookupAttribute::EventId, ix.event_id.clone())];
-    let mut add = |a, s: &Option<String>| {
-        if let Some(s) = s {
-            v.push((a, s.clone()));
-        }
-    };
-    add(LookupAttribute::EventName, &ix.event_name);
-    add(LookupAttribute::EventSource, &ix.event_source);
-    add(LookupAttribute::Username, &ix.username);
-    add(LookupAttribute::AccessKeyId, &ix.access_key_id);
-    if let Some(res) = ix.resources.first() {
-        add(LookupAttribute::ResourceName, &res.name);
-        add(LookupAttribute::ResourceType, &res.resource_type);
-    }
-    v
 }
 
 /// Stores `events` events (two generators, batches of 1,000, every batch durable), writing them
@@ -90,7 +70,7 @@ async fn store(log: &EventLog, events: u64, files: Option<&Path>) -> anyhow::Res
                 let every = (n / 1000).max(1);
                 for (i, r) in batch.iter().enumerate() {
                     if (n - left + i as u64).is_multiple_of(every) {
-                        sampled.extend(values_of(r));
+                        sampled.extend(lookup_values(r));
                     }
                 }
                 if let Some(dir) = &files {
