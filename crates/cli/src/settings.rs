@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use cairn_log::{LogConfig, S3Location, SegmentLocation};
 use cairn_server::auth::identity::{AccountConfig, OrganizationConfig};
+use cairn_server::trails::delivery::DeliveryConfig;
 use cairn_server::destinations::S3Endpoint;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -59,6 +60,17 @@ pub struct Settings {
     /// Where trail buckets live: `local` (under data_dir/buckets, served by the S3 facade) or `s3`
     /// (the `s3_*` endpoint and credentials).
     pub bucket_store: String,
+    /// A trail's batch of events becomes log files this long after its first event (CloudTrail:
+    /// about 5 minutes); as low as 1s.
+    pub delivery_interval: String,
+    /// ...or as soon as it holds this many bytes of records, uncompressed.
+    pub delivery_max_batch_size: String,
+    /// gzip level of log files (1 fastest, 9 smallest).
+    pub delivery_gzip_level: u32,
+    /// Longest pause between two attempts at a failing trail destination.
+    pub delivery_max_backoff: String,
+    /// A batch its destination refuses for this long is given up (CloudTrail: 30 days).
+    pub delivery_retry_limit: String,
     /// CloudTrail's quota of trails per account and region.
     pub max_trails_per_region: usize,
     /// LookupEvents calls per second per account and region; 0 = no limit (CloudTrail allows 2).
@@ -131,6 +143,11 @@ impl Default for Settings {
             s3_secret_access_key: None,
             s3_allow_http: false,
             bucket_store: "local".into(),
+            delivery_interval: "5m".into(),
+            delivery_max_batch_size: "32MiB".into(),
+            delivery_gzip_level: 6,
+            delivery_max_backoff: "5m".into(),
+            delivery_retry_limit: "30d".into(),
             max_trails_per_region: 5,
             lookup_rate_limit: 0.0,
             tls_cert: None,
@@ -156,6 +173,7 @@ impl Settings {
         fig = fig.merge(Env::prefixed("CAIRN_").filter(|k| Settings::is_key(k.as_str())));
         let s: Settings = fig.extract().context("invalid configuration")?;
         s.log_config().context("invalid configuration")?;
+        s.delivery_config().context("invalid configuration")?;
         Ok(s)
     }
 
@@ -191,6 +209,27 @@ impl Settings {
             maintenance_interval: duration("maintenance_interval", &self.maintenance_interval)?,
             segments: self.segment_location()?,
             ..LogConfig::default()
+        })
+    }
+
+    pub fn delivery_config(&self) -> anyhow::Result<DeliveryConfig> {
+        let interval = duration("delivery_interval", &self.delivery_interval)?;
+        if interval < Duration::from_secs(1) {
+            bail!("delivery_interval must be at least 1s");
+        }
+        if !(1..=9).contains(&self.delivery_gzip_level) {
+            bail!("delivery_gzip_level must be 1 to 9");
+        }
+        let max_batch_bytes = size("delivery_max_batch_size", &self.delivery_max_batch_size)?;
+        if !(1024..=1 << 30).contains(&max_batch_bytes) {
+            bail!("delivery_max_batch_size must be between 1KiB and 1GiB");
+        }
+        Ok(DeliveryConfig {
+            interval,
+            max_batch_bytes: max_batch_bytes as usize,
+            gzip_level: self.delivery_gzip_level,
+            max_backoff: duration("delivery_max_backoff", &self.delivery_max_backoff)?.max(Duration::from_millis(100)),
+            retry_limit: duration("delivery_retry_limit", &self.delivery_retry_limit)?,
         })
     }
 

@@ -76,7 +76,11 @@ pub struct Tag {
     pub value: Option<String>,
 }
 
-/// Whether a trail is logging, and since when (milliseconds since the epoch).
+/// Whether a trail is logging, since when (milliseconds since the epoch), and which stretches of
+/// the event log (by sequence number) fall in its logging periods.
+///
+/// Periods are kept as log positions rather than times because delivery must be exact: an event
+/// acknowledged before StopLogging returned is delivered, one acknowledged after it is not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct LoggingState {
@@ -85,6 +89,65 @@ pub struct LoggingState {
     pub start_logging_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_logging_ms: Option<i64>,
+    /// Ranges `(after, through]` of sequence numbers outside every logging period: before the
+    /// first StartLogging and between each StopLogging and the next StartLogging. Sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_logged: Vec<(u64, u64)>,
+    /// While stopped: the last sequence number of the last logging period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_after_seq: Option<u64>,
+}
+
+impl LoggingState {
+    /// Starts a logging period after log position `durable` (no-op when logging).
+    pub fn start(&mut self, now_ms: i64, durable: u64) {
+        if self.is_logging {
+            return;
+        }
+        let gap_from = self.stopped_after_seq.take().unwrap_or(0);
+        if durable > gap_from {
+            self.not_logged.push((gap_from, durable));
+        }
+        self.is_logging = true;
+        self.start_logging_ms = Some(now_ms);
+    }
+
+    /// Ends the logging period at log position `durable` (no-op when stopped).
+    pub fn stop(&mut self, now_ms: i64, durable: u64) {
+        if !self.is_logging {
+            return;
+        }
+        self.is_logging = false;
+        self.stop_logging_ms = Some(now_ms);
+        self.stopped_after_seq = Some(durable);
+    }
+
+    /// The last position a logging period covers: None while logging (open-ended).
+    pub fn logged_through(&self) -> Option<u64> {
+        if self.is_logging {
+            None
+        } else {
+            Some(self.stopped_after_seq.unwrap_or(0))
+        }
+    }
+
+    /// The first position at or after `position` from which events are logged again: `position`
+    /// itself unless it lies in a gap between logging periods.
+    pub fn skip_gap(&self, position: u64) -> u64 {
+        let mut p = position;
+        for &(after, through) in &self.not_logged {
+            if p >= after && p < through {
+                p = through;
+            }
+        }
+        p
+    }
+
+    /// Whether the event at `seq` falls in a logging period.
+    pub fn logs(&self, seq: u64) -> bool {
+        self.logged_through().is_none_or(|t| seq <= t)
+            && !self.not_logged.iter().any(|&(after, through)| seq > after && seq <= through)
+    }
 }
 
 /// A trail as Cairn stores it.
@@ -151,6 +214,25 @@ pub fn parse_trail_arn(arn: &str) -> Option<(&str, &str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logging_periods_follow_start_and_stop() {
+        let mut l = LoggingState::default();
+        assert!(!l.logs(1), "a trail that never started logs nothing");
+        l.start(1, 10);
+        assert!(!l.logs(10) && l.logs(11) && l.logs(1000));
+        assert_eq!(l.skip_gap(3), 10);
+        l.stop(2, 20);
+        assert!(l.logs(20) && !l.logs(21));
+        assert_eq!(l.logged_through(), Some(20));
+        l.stop(3, 25);
+        assert_eq!(l.stopped_after_seq, Some(20), "stopping twice keeps the first stop");
+        l.start(4, 30);
+        assert!(l.logs(15) && !l.logs(25) && !l.logs(30) && l.logs(31));
+        assert_eq!(l.skip_gap(20), 30);
+        assert_eq!(l.skip_gap(19), 19);
+        assert_eq!(l.not_logged, vec![(0, 10), (20, 30)]);
+    }
 
     #[test]
     fn arns_round_trip_and_selectors_use_api_names() {

@@ -39,6 +39,8 @@ pub struct Ready {
     /// CloudTrail Lake integration channels (PutAuditEvents).
     pub channels: Arc<ChannelStore>,
     pub tokens: TokenSealer,
+    /// What each trail's delivery consumer last did (GetTrailStatus).
+    pub deliveries: trails::delivery::Statuses,
 }
 
 impl Ready {
@@ -52,6 +54,7 @@ impl Ready {
             trails,
             channels,
             tokens,
+            deliveries: Default::default(),
         })
     }
 }

@@ -9,6 +9,7 @@ use cairn_log::EventLog;
 use cairn_server::auth::identity::{self, AccessKeyConfig, AccountConfig, Directory};
 use cairn_server::buckets::LocalBuckets;
 use cairn_server::destinations::Destinations;
+use cairn_server::trails::delivery::OrgScope;
 use cairn_server::{ApiOptions, AppState, Ready};
 use tokio::sync::watch;
 
@@ -29,6 +30,11 @@ pub fn run(mut settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
     let log_config = settings.log_config()?;
     let (directory, bootstrap_note) = identities(&settings)?;
     let directory = Arc::new(directory);
+    let org = directory.organization().map(|o| OrgScope {
+        id: o.id.clone(),
+        accounts: o.accounts().map(str::to_string).collect(),
+    });
+    let delivery_config = settings.delivery_config()?;
     let destinations = match settings.bucket_store.as_str() {
         "local" => Destinations::Local(
             LocalBuckets::open(&settings.data_dir.join("buckets")).context("opening the local buckets")?,
@@ -65,7 +71,7 @@ pub fn run(mut settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
 
         let (ready_tx, ready_rx) = watch::channel(None::<Ready>);
         let (stop_tx, mut stop_rx) = watch::channel(false);
-        let state = AppState::new(ready_rx, Some(metrics), directory, destinations, options);
+        let state = AppState::new(ready_rx, Some(metrics), directory, destinations.clone(), options);
         let server = tokio::spawn(cairn_server::serve(listener, tls, state, async move {
             let _ = stop_rx.wait_for(|s| *s).await;
         }));
@@ -95,11 +101,22 @@ pub fn run(mut settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
                 return Err(anyhow::anyhow!(e)).context("cannot load the trails and keys");
             }
         };
+        let delivery = cairn_server::trails::delivery::spawn(
+            log.clone(),
+            ready.trails.clone(),
+            destinations,
+            org,
+            delivery_config,
+            ready.deliveries.clone(),
+        );
         let _ = ready_tx.send(Some(ready));
         tracing::info!("ready");
 
         shutdown_signal().await;
         tracing::info!("shutting down");
+        // Delivery stops first, mid-batch if need be: every step of it is crash-safe.
+        delivery.abort();
+        let _ = delivery.await;
         let _ = stop_tx.send(true);
         let _ = server.await;
         log.close().await.context("closing the event log")?;

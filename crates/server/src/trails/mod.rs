@@ -1,6 +1,8 @@
 //! Trails: their configuration (kept in the catalog) and, later, the consumers that deliver
 //! their log files.
 
+pub mod delivery;
+pub mod select;
 pub mod store;
 pub mod validate;
 

@@ -530,6 +530,20 @@ fn get_trail_status(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiError
         body["StopLoggingTime"] = secs(ms);
         body["TimeLoggingStopped"] = json!(iso(ms));
     }
+    if let Some(d) = call.ready.deliveries.get(&t.arn()) {
+        if let Some(ms) = d.latest_delivery_ms {
+            body["LatestDeliveryTime"] = secs(ms);
+        }
+        if let Some(ms) = d.latest_attempt_ms {
+            body["LatestDeliveryAttemptTime"] = json!(iso(ms));
+        }
+        if let Some(ms) = d.latest_success_ms {
+            body["LatestDeliveryAttemptSucceeded"] = json!(iso(ms));
+        }
+        if let Some(e) = d.latest_error {
+            body["LatestDeliveryError"] = json!(e);
+        }
+    }
     Ok(done_with(call, &t, body))
 }
 
@@ -543,18 +557,19 @@ async fn set_logging(call: &Call<'_>, input: &Input<'_>, on: bool) -> Result<Don
     let name = input.required_str("Name", "InvalidTrailNameException")?;
     let t = resolve_for_change(call, name)?;
     let now = jiff::Timestamp::now().as_millisecond();
+    let log = &call.ready.log;
     let updated = call
         .ready
         .trails
         .update(&t.arn(), |t| {
-            // Starting a logging trail (or stopping a stopped one) changes nothing, as CloudTrail.
-            if t.logging.is_logging != on {
-                t.logging.is_logging = on;
-                if on {
-                    t.logging.start_logging_ms = Some(now);
-                } else {
-                    t.logging.stop_logging_ms = Some(now);
-                }
+            // The period's edge is the log position now: every event acknowledged before this
+            // call answers is on its side of the edge. Starting a logging trail (or stopping a
+            // stopped one) changes nothing, as in CloudTrail.
+            let durable = log.durable_seq();
+            if on {
+                t.logging.start(now, durable);
+            } else {
+                t.logging.stop(now, durable);
             }
             Ok::<_, ApiError>(())
         })

@@ -1,0 +1,400 @@
+//! The consumer of one trail: follows the event log from the trail's cursor, batches what the
+//! trail selects, and delivers each batch exactly once.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cairn_log::CursorStart;
+use cairn_model::trail::TrailConfig;
+use serde::{Deserialize, Serialize};
+
+use super::batch::{self, Contents, Plan, Selector};
+use super::{DeliveryStatus, Shared};
+use crate::buckets::ObjectMeta;
+
+/// Catalog document kind of per-trail delivery state; keys are trail ARNs.
+const STATE_KIND: &str = "trail-delivery";
+/// Events read from the log at a time.
+const READ_CHUNK: usize = 4096;
+/// How often a consumer that selects nothing still moves its cursor, so the WAL can be truncated
+/// behind it and a restart does not rescan.
+const IDLE_COMMIT: Duration = Duration::from_secs(5);
+
+/// What survives a restart: the batch being delivered, and the status GetTrailStatus shows.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct State {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pending: Option<Plan>,
+    #[serde(default)]
+    status: DeliveryStatus,
+}
+
+fn cursor_name(arn: &str) -> String {
+    format!("trail-delivery:{arn}")
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// Removes the delivery state and cursor of trails that no longer exist.
+pub(super) async fn remove_orphans(shared: &Shared) {
+    let docs = match shared.log.catalog().documents(STATE_KIND).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list trail delivery states");
+            return;
+        }
+    };
+    for (arn, _) in docs {
+        if shared.trails.get(&arn).is_none() {
+            remove_state(shared, &arn).await;
+        }
+    }
+}
+
+async fn remove_state(shared: &Shared, arn: &str) {
+    if let Err(e) = shared.log.delete_cursor(&cursor_name(arn)).await {
+        tracing::warn!(trail = %arn, error = %e, "cannot delete the delivery cursor of a deleted trail");
+    }
+    if let Err(e) = shared.log.catalog().delete_document(STATE_KIND, arn).await {
+        tracing::warn!(trail = %arn, error = %e, "cannot delete the delivery state of a deleted trail");
+    }
+    shared.statuses.remove(arn);
+}
+
+pub(super) async fn run(shared: Arc<Shared>, arn: String) {
+    let mut consumer = loop {
+        match Consumer::open(shared.clone(), arn.clone()).await {
+            Ok(c) => break c,
+            Err(e) => {
+                tracing::error!(trail = %arn, error = %e, "cannot load the trail's delivery state; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    };
+    consumer.run().await;
+}
+
+struct Consumer {
+    shared: Arc<Shared>,
+    arn: String,
+    cursor_name: String,
+    /// The durable cursor: every event up to it is delivered (or not selected). None until the
+    /// trail first logs.
+    cursor: Option<u64>,
+    /// How far the log has been read into the open batch.
+    position: u64,
+    selector: Option<Selector>,
+    contents: Contents,
+    /// When the open batch received its first event.
+    opened_at: Option<Instant>,
+    last_commit: Instant,
+    state: State,
+}
+
+impl Consumer {
+    async fn open(shared: Arc<Shared>, arn: String) -> cairn_log::Result<Consumer> {
+        let state: State = match shared.log.catalog().get_document(STATE_KIND, &arn).await? {
+            Some(json) => serde_json::from_str(&json).unwrap_or_else(|e| {
+                tracing::error!(trail = %arn, error = %e, "unreadable delivery state; starting afresh");
+                State::default()
+            }),
+            None => State::default(),
+        };
+        shared.statuses.set(&arn, state.status.clone());
+        let cursor_name = cursor_name(&arn);
+        let cursor = shared.log.cursor(&cursor_name);
+        Ok(Consumer {
+            position: cursor.unwrap_or(0),
+            cursor,
+            cursor_name,
+            shared,
+            arn,
+            selector: None,
+            contents: Contents::default(),
+            opened_at: None,
+            last_commit: Instant::now(),
+            state,
+        })
+    }
+
+    async fn run(&mut self) {
+        let mut changes = self.shared.trails.subscribe();
+        let mut durable = self.shared.log.subscribe();
+        loop {
+            changes.borrow_and_update();
+            durable.borrow_and_update();
+            let Some(trail) = self.shared.trails.get(&self.arn) else {
+                remove_state(&self.shared, &self.arn).await;
+                return;
+            };
+            match self.step(trail).await {
+                Ok(Step::Again) => continue,
+                Ok(Step::Wait(deadline)) => {
+                    let sleep = async {
+                        match deadline {
+                            Some(d) => tokio::time::sleep_until(d.into()).await,
+                            None => std::future::pending().await,
+                        }
+                    };
+                    tokio::select! {
+                        r = changes.changed() => if r.is_err() { return },
+                        r = durable.changed() => if r.is_err() { return },
+                        _ = sleep => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(trail = %self.arn, error = %e, "trail delivery failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    async fn step(&mut self, trail: Arc<TrailConfig>) -> cairn_log::Result<Step> {
+        // A batch planned before a crash (or still failing) goes first.
+        if let Some(plan) = self.state.pending.clone() {
+            if self.cursor.is_some_and(|c| plan.through <= c) {
+                // Delivered; the crash came between the cursor commit and saving the state.
+                self.state.pending = None;
+                self.save().await?;
+            } else {
+                self.deliver(plan, None).await?;
+            }
+            return Ok(Step::Again);
+        }
+        // A configuration change applies from the next batch: the open one closes first, so every
+        // batch is selected under one configuration (the one its plan records).
+        if self.selector.as_ref().is_none_or(|s| !Arc::ptr_eq(s.trail(), &trail)) {
+            if !self.contents.is_empty() {
+                self.close().await?;
+                return Ok(Step::Again);
+            }
+            let org = self.shared.org.as_ref().filter(|_| trail.is_organization_trail);
+            self.selector = Some(Selector::new(trail.clone(), org));
+        }
+        let logging = &trail.logging;
+        let cursor = match self.cursor {
+            Some(c) => c,
+            None => {
+                if logging.logged_through() == Some(0) && logging.not_logged.is_empty() {
+                    // Never started: nothing to deliver yet.
+                    return Ok(Step::Wait(None));
+                }
+                let start = if logging.not_logged.is_empty() {
+                    CursorStart::Latest
+                } else {
+                    CursorStart::After(logging.skip_gap(0))
+                };
+                let c = self.shared.log.open_cursor(&self.cursor_name, start).await?;
+                self.cursor = Some(c);
+                self.position = c;
+                c
+            }
+        };
+
+        let durable = self.shared.log.durable_seq();
+        self.position = logging.skip_gap(self.position);
+        if logging.logged_through().is_some_and(|t| self.position >= t) {
+            // Stopped and caught up: what follows is outside every logging period (a later
+            // StartLogging begins after today's durable position).
+            self.position = self.position.max(durable);
+        }
+        if self.position < durable {
+            let events = self.shared.log.read_after(self.position, READ_CHUNK).await?;
+            let selector = self.selector.as_ref().expect("set above");
+            let mut read = 0;
+            for e in &events {
+                if e.seq > durable {
+                    break;
+                }
+                if let Some(group) = selector.group(e.seq, &e.record) {
+                    self.contents.push(group, &e.record);
+                    self.opened_at.get_or_insert_with(Instant::now);
+                }
+                self.position = e.seq;
+                read += 1;
+            }
+            metrics::counter!("cairn_trail_events_read_total").increment(read);
+            if events.is_empty() {
+                // The log holds nothing above our position yet below `durable`: cannot happen
+                // unless retention dropped it; move on rather than spin.
+                self.position = durable;
+            }
+        }
+
+        let config = self.shared.config.clone();
+        let due = self.opened_at.is_some_and(|t| t.elapsed() >= config.interval);
+        if !self.contents.is_empty() && (due || self.contents.bytes >= config.max_batch_bytes) {
+            self.close().await?;
+            return Ok(Step::Again);
+        }
+        if self.contents.is_empty() && self.position > cursor && self.last_commit.elapsed() >= IDLE_COMMIT {
+            self.commit(self.position).await?;
+        }
+        if self.position < self.shared.log.durable_seq() {
+            return Ok(Step::Again);
+        }
+        let deadline = match self.opened_at {
+            Some(t) => Some(t + config.interval),
+            None if self.position > cursor => Some(self.last_commit + IDLE_COMMIT),
+            None => None,
+        };
+        Ok(Step::Wait(deadline))
+    }
+
+    async fn commit(&mut self, through: u64) -> cairn_log::Result<()> {
+        self.shared.log.commit_cursor(&self.cursor_name, through).await?;
+        self.cursor = Some(through);
+        self.position = self.position.max(through);
+        self.last_commit = Instant::now();
+        Ok(())
+    }
+
+    /// Closes the open batch: stores its plan, then delivers it.
+    async fn close(&mut self) -> cairn_log::Result<()> {
+        let selector = self.selector.as_ref().expect("a batch has a selector");
+        let trail = selector.trail();
+        let plan = Plan {
+            after: self.cursor.unwrap_or(0),
+            through: self.position,
+            stamp_ms: now_ms(),
+            trail: (**trail).clone(),
+            org: self.shared.org.clone().filter(|_| trail.is_organization_trail),
+        };
+        self.state.pending = Some(plan.clone());
+        self.save().await?;
+        let contents = std::mem::take(&mut self.contents);
+        self.opened_at = None;
+        self.deliver(plan, Some(contents)).await
+    }
+
+    async fn save(&self) -> cairn_log::Result<()> {
+        let json = serde_json::to_string(&self.state).expect("delivery state serialises");
+        self.shared.log.catalog().put_document(STATE_KIND, &self.arn, &json).await
+    }
+
+    /// The events of a stored plan, selected again from the log as the plan's trail selected them.
+    async fn reread(&self, plan: &Plan) -> cairn_log::Result<Contents> {
+        let selector = Selector::new(Arc::new(plan.trail.clone()), plan.org.as_ref());
+        let mut contents = Contents::default();
+        let mut at = plan.after;
+        while at < plan.through {
+            let events = self.shared.log.read_after(at, READ_CHUNK).await?;
+            if events.is_empty() {
+                break;
+            }
+            for e in events {
+                if e.seq > plan.through {
+                    return Ok(contents);
+                }
+                if let Some(group) = selector.group(e.seq, &e.record) {
+                    contents.push(group, &e.record);
+                }
+                at = e.seq;
+            }
+        }
+        Ok(contents)
+    }
+
+    /// Writes every file of `plan` (retrying with backoff while the destination fails), then
+    /// moves the cursor past it. Returns early, leaving the plan pending, if the trail is deleted.
+    async fn deliver(&mut self, plan: Plan, contents: Option<Contents>) -> cairn_log::Result<()> {
+        let contents = match contents {
+            Some(c) => c,
+            None => self.reread(&plan).await?,
+        };
+        let events = contents.events;
+        let config = self.shared.config.clone();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let build_plan = plan.clone();
+        let started = Instant::now();
+        let files = tokio::task::spawn_blocking(move || batch::build(&build_plan, &contents, config.gzip_level, threads))
+            .await
+            .map_err(|e| cairn_log::Error::Unavailable(format!("building log files: {e}")))?
+            .map_err(|e| cairn_log::Error::Unavailable(format!("building log files: {e}")))?;
+        let mut written = vec![false; files.len()];
+        let mut backoff = Duration::from_secs(1).min(config.max_backoff);
+        loop {
+            let mut failure = None;
+            for (file, done) in files.iter().zip(written.iter_mut()).filter(|(_, d)| !**d) {
+                let meta = ObjectMeta {
+                    content_type: Some("application/json".into()),
+                    content_encoding: Some("gzip".into()),
+                    user: Default::default(),
+                };
+                match self
+                    .shared
+                    .sink
+                    .put(&plan.trail.s3_bucket_name, &file.key, file.body.clone(), meta)
+                    .await
+                {
+                    Ok(()) => *done = true,
+                    Err(e) => {
+                        failure = Some(e.0);
+                        break;
+                    }
+                }
+            }
+            let now = now_ms();
+            self.state.status.latest_attempt_ms = Some(now);
+            match failure {
+                None => {
+                    let status = &mut self.state.status;
+                    if !files.is_empty() {
+                        status.latest_delivery_ms = Some(now);
+                    }
+                    status.latest_success_ms = Some(now);
+                    status.latest_error = None;
+                    status.delivered_events += events as u64;
+                    status.delivered_files += files.len() as u64;
+                    // Cursor first: a crash before the state is saved replays nothing (the
+                    // pending plan ends at or below the cursor and is dropped on reload).
+                    self.commit(plan.through).await?;
+                    self.state.pending = None;
+                    self.save().await?;
+                    self.shared.statuses.set(&self.arn, self.state.status.clone());
+                    metrics::counter!("cairn_trail_delivered_events_total").increment(events as u64);
+                    metrics::counter!("cairn_trail_delivered_files_total").increment(files.len() as u64);
+                    metrics::histogram!("cairn_trail_delivery_seconds").record(started.elapsed().as_secs_f64());
+                    tracing::debug!(trail = %self.arn, events, files = files.len(), "delivered");
+                    return Ok(());
+                }
+                Some(error) => {
+                    metrics::counter!("cairn_trail_delivery_failures_total").increment(1);
+                    tracing::warn!(trail = %self.arn, bucket = %plan.trail.s3_bucket_name, %error, retry_in = ?backoff, "log file delivery failed");
+                    self.state.status.latest_error = Some(error.clone());
+                    self.shared.statuses.set(&self.arn, self.state.status.clone());
+                    if let Err(e) = self.save().await {
+                        tracing::warn!(trail = %self.arn, error = %e, "cannot save the delivery status");
+                    }
+                    let failing_for = Duration::from_millis(now.saturating_sub(plan.stamp_ms).max(0) as u64);
+                    if failing_for >= config.retry_limit {
+                        tracing::error!(trail = %self.arn, events, ?failing_for, "giving up a batch its destination refused for the whole retry period");
+                        metrics::counter!("cairn_trail_abandoned_events_total").increment(events as u64);
+                        self.state.status.latest_error = Some(format!("{error} (a batch of {events} events was given up after {failing_for:?})"));
+                        self.commit(plan.through).await?;
+                        self.state.pending = None;
+                        self.save().await?;
+                        self.shared.statuses.set(&self.arn, self.state.status.clone());
+                        return Ok(());
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(config.max_backoff);
+                    if self.shared.trails.get(&self.arn).is_none() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+}
+
+enum Step {
+    /// More to do now.
+    Again,
+    /// Caught up: wait for new events, a configuration change, or the deadline.
+    Wait(Option<Instant>),
+}
