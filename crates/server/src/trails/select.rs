@@ -1574,4 +1574,19 @@ mod tests {
         let n = samples.iter().filter(|s| selected(&t, &s.record)).count();
         assert_eq!(n, 56, "the management events recorded in that region");
     }
+
+    #[test]
+    #[ignore]
+    fn tmp_timing() {
+        let samples = samples();
+        let recs: Vec<EventRecord> = samples.iter().map(|s| s.record.clone()).collect();
+        for (name, t) in configurations() {
+            let sel = Selection::compile(&t);
+            let start = std::time::Instant::now();
+            let mut n = 0usize;
+            for _ in 0..200 { for r in &recs { if sel.select(std::hint::black_box(r)).is_some() { n += 1; } } }
+            let per = start.elapsed().as_nanos() as f64 / (200.0 * recs.len() as f64);
+            eprintln!("TIMING {name}: {per:.1} ns/event ({n})");
+        }
+    }
 }
