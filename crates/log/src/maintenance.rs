@@ -326,22 +326,29 @@ pub(crate) async fn read_segments_by_seq(
         .filter(|s| s.meta.max_seq > after && s.meta.min_seq <= through)
         .collect();
     segs.sort_by_key(|s| s.meta.min_seq);
-    let mut out: Vec<StoredEvent> = Vec::new();
-    for s in segs {
+    let mut found: Vec<(Seq, String, usize)> = Vec::new();
+    for (i, s) in segs.iter().enumerate() {
         // Segments overlap in sequence ranges; once `max` events are gathered, a segment starting
         // after the highest gathered one cannot contribute.
-        if out.len() >= max && out.last().is_some_and(|l| s.meta.min_seq > l.seq) {
+        if found.len() >= max && found.last().is_some_and(|l| s.meta.min_seq > l.0) {
             break;
         }
-        for (seq, json) in read::read_all(s).await? {
-            if seq > after && seq <= through {
-                let record = EventRecord::from_compact_json(&json)
-                    .map_err(|e| Error::corrupt(s.location(), format!("stored record {seq} is unreadable: {e}")))?;
-                out.push(StoredEvent { seq, record });
-            }
-        }
-        out.sort_by_key(|e| e.seq);
-        out.truncate(max);
+        found.extend(
+            read::read_seq_range(s, after, through)
+                .await?
+                .into_iter()
+                .map(|(seq, json)| (seq, json, i)),
+        );
+        found.sort_by_key(|e| e.0);
+        found.truncate(max);
     }
-    Ok(out)
+    // Parsed only once the page is known: a segment holds far more than one page.
+    found
+        .into_iter()
+        .map(|(seq, json, i)| {
+            EventRecord::from_compact_json(&json)
+                .map(|record| StoredEvent { seq, record })
+                .map_err(|e| Error::corrupt(segs[i].location(), format!("stored record {seq} is unreadable: {e}")))
+        })
+        .collect()
 }

@@ -104,10 +104,9 @@ impl LoggingState {
         if self.is_logging {
             return;
         }
+        // Pushed even when empty: a non-empty list is how a consumer knows where logging began.
         let gap_from = self.stopped_after_seq.take().unwrap_or(0);
-        if durable > gap_from {
-            self.not_logged.push((gap_from, durable));
-        }
+        self.not_logged.push((gap_from, durable.max(gap_from)));
         self.is_logging = true;
         self.start_logging_ms = Some(now_ms);
     }
@@ -146,7 +145,10 @@ impl LoggingState {
     /// Whether the event at `seq` falls in a logging period.
     pub fn logs(&self, seq: u64) -> bool {
         self.logged_through().is_none_or(|t| seq <= t)
-            && !self.not_logged.iter().any(|&(after, through)| seq > after && seq <= through)
+            && !self
+                .not_logged
+                .iter()
+                .any(|&(after, through)| seq > after && seq <= through)
     }
 }
 
@@ -187,6 +189,32 @@ pub struct TrailConfig {
 }
 
 impl TrailConfig {
+    /// A trail with CreateTrail's defaults: single-region, global service events included, no
+    /// validation, no custom selectors, not logging.
+    pub fn new(name: &str, account_id: &str, home_region: &str, s3_bucket_name: &str, created_ms: i64) -> Self {
+        TrailConfig {
+            name: name.to_string(),
+            account_id: account_id.to_string(),
+            home_region: home_region.to_string(),
+            s3_bucket_name: s3_bucket_name.to_string(),
+            s3_key_prefix: None,
+            sns_topic_name: None,
+            include_global_service_events: true,
+            is_multi_region_trail: false,
+            log_file_validation_enabled: false,
+            cloud_watch_logs_log_group_arn: None,
+            cloud_watch_logs_role_arn: None,
+            kms_key_id: None,
+            is_organization_trail: false,
+            event_selectors: None,
+            advanced_event_selectors: None,
+            insight_selectors: Vec::new(),
+            tags: Vec::new(),
+            logging: LoggingState::default(),
+            created_ms,
+        }
+    }
+
     /// `arn:aws:cloudtrail:<home region>:<account>:trail/<name>`.
     pub fn arn(&self) -> String {
         trail_arn(&self.home_region, &self.account_id, &self.name)

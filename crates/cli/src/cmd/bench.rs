@@ -29,7 +29,7 @@ pub struct Args {
     /// Where the benchmark writes (a fresh temporary directory by default; removed afterwards).
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
-    /// Run only these phases: ingest, latency, lookup, recovery, import, sigv4, api, history
+    /// Run only these phases: ingest, latency, lookup, recovery, import, delivery, sigv4, api, history
     /// (comma-separated). `history` is not part of the default run: it stores --events more.
     #[arg(long, value_delimiter = ',', value_name = "PHASES")]
     only: Vec<String>,
@@ -151,6 +151,7 @@ pub(crate) fn ms(d: Duration) -> f64 {
 }
 
 pub fn run(settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
+    let delivery_config = settings.delivery_config()?;
     super::init_tracing(&Settings {
         log_level: "warn".into(),
         ..settings
@@ -200,6 +201,13 @@ pub fn run(settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
     }
     if runs("import") {
         figures.extend(rt.block_on(super::bench_import::import(&base.path().join("import"), quick))?);
+    }
+    if runs("delivery") {
+        figures.extend(rt.block_on(super::bench_delivery::delivery(
+            &base.path().join("delivery"),
+            quick,
+            delivery_config.clone(),
+        ))?);
     }
     if runs("sigv4") {
         figures.extend(super::bench_api::sigv4(quick));

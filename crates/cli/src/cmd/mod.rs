@@ -1,5 +1,6 @@
 pub mod bench;
 pub mod bench_api;
+pub mod bench_delivery;
 pub mod bench_history;
 pub mod bench_import;
 pub mod dump;

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cairn_server::buckets::{ListRequest, LocalBuckets};
@@ -76,7 +76,10 @@ fn client(addr: &str, account: &str, region: &str) -> CloudTrailClient {
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 fn call(c: &CloudTrailClient, op: &str, input: Value) -> Value {
@@ -152,7 +155,10 @@ fn delivered(data: &Path) -> Vec<Delivered> {
             let v: Value = serde_json::from_str(&text).unwrap();
             let records = v["Records"].as_array().unwrap().clone();
             assert!(!records.is_empty(), "{}: an empty log file", o.key);
-            let ids = records.iter().map(|r| r["eventID"].as_str().unwrap().to_string()).collect();
+            let ids = records
+                .iter()
+                .map(|r| r["eventID"].as_str().unwrap().to_string())
+                .collect();
             out.push(Delivered {
                 key: o.key.clone(),
                 ids,
@@ -181,10 +187,17 @@ fn sigkill_during_delivery_leaves_every_acknowledged_event_in_exactly_one_file()
     const ROUNDS: usize = 20;
     let dir = tempfile::tempdir().unwrap();
     let (data, config) = setup(dir.path());
-    let env = [("CAIRN_DELIVERY_MAX_BATCH_SIZE", "48KiB"), ("CAIRN_WAL_FILE_SIZE", "256KiB")];
+    let env = [
+        ("CAIRN_DELIVERY_MAX_BATCH_SIZE", "48KiB"),
+        ("CAIRN_WAL_FILE_SIZE", "256KiB"),
+    ];
     {
         let (mut p, addr) = serve(&data, &config, &env);
-        create_trail(&client(&addr, ALPHA, "us-east-1"), "crash", json!({"IsMultiRegionTrail": true}));
+        create_trail(
+            &client(&addr, ALPHA, "us-east-1"),
+            "crash",
+            json!({"IsMultiRegionTrail": true}),
+        );
         assert!(p.sigterm().success());
     }
     let acked: Arc<Mutex<HashSet<String>>> = Default::default();
@@ -292,7 +305,9 @@ fn organization_multi_region_and_single_region_trails_write_their_folders() {
             }
         }
     }
-    let reply = rt().block_on(alpha.ingest_events(body.join("\n").into_bytes(), None)).unwrap();
+    let reply = rt()
+        .block_on(alpha.ingest_events(body.join("\n").into_bytes(), None))
+        .unwrap();
     assert_eq!(reply.status, 200, "{}", reply.body);
     let ours: HashSet<&String> = expect.values().collect();
     let files = wait_for("three trails deliver", Duration::from_secs(60), || {
@@ -313,7 +328,10 @@ fn organization_multi_region_and_single_region_trails_write_their_folders() {
         };
         for (id, r) in f.ids.iter().zip(&f.records) {
             // Each file is in the folder of its records' account and region.
-            let (account, region) = (r["recipientAccountId"].as_str().unwrap(), r["awsRegion"].as_str().unwrap());
+            let (account, region) = (
+                r["recipientAccountId"].as_str().unwrap(),
+                r["awsRegion"].as_str().unwrap(),
+            );
             let folder = format!("{account}/CloudTrail/{region}/");
             assert!(f.key.contains(&folder), "{} holds an event of {folder}", f.key);
             let name = f.key.rsplit('/').next().unwrap();
@@ -332,7 +350,6 @@ fn organization_multi_region_and_single_region_trails_write_their_folders() {
     assert!(p.sigterm().success());
 }
 
-
 fn status(c: &CloudTrailClient, name: &str) -> Value {
     call(c, "GetTrailStatus", json!({"Name": name}))
 }
@@ -346,7 +363,9 @@ fn stop_logging_and_a_missing_bucket_are_reported_and_nothing_is_lost() {
     create_trail(&alpha, "main", json!({}));
     let ingest = |ids: &[String]| {
         let body: Vec<String> = ids.iter().map(|id| record(ALPHA, "us-east-1", id, false)).collect();
-        let reply = rt().block_on(alpha.ingest_events(body.join("\n").into_bytes(), None)).unwrap();
+        let reply = rt()
+            .block_on(alpha.ingest_events(body.join("\n").into_bytes(), None))
+            .unwrap();
         assert_eq!(reply.status, 200, "{}", reply.body);
     };
     let delivered_ids = || -> HashSet<String> { delivered(&data).into_iter().flat_map(|f| f.ids).collect() };
@@ -370,7 +389,10 @@ fn stop_logging_and_a_missing_bucket_are_reported_and_nothing_is_lost() {
         let s = status(&alpha, "main");
         (s["LatestDeliveryError"] == "NoSuchBucket").then_some(s)
     });
-    assert!(s["LatestDeliveryAttemptTime"].as_str().unwrap() > s["LatestDeliveryAttemptSucceeded"].as_str().unwrap(), "{s}");
+    assert!(
+        s["LatestDeliveryAttemptTime"].as_str().unwrap() > s["LatestDeliveryAttemptSucceeded"].as_str().unwrap(),
+        "{s}"
+    );
 
     // Back: everything missed arrives, and the error clears.
     std::fs::rename(&away, data.join("buckets").join(BUCKET)).unwrap();
@@ -382,7 +404,10 @@ fn stop_logging_and_a_missing_bucket_are_reported_and_nothing_is_lost() {
         let s = status(&alpha, "main");
         s.get("LatestDeliveryError").is_none().then_some(s)
     });
-    assert_eq!(s["LatestDeliveryAttemptTime"], s["LatestDeliveryAttemptSucceeded"], "{s}");
+    assert_eq!(
+        s["LatestDeliveryAttemptTime"], s["LatestDeliveryAttemptSucceeded"],
+        "{s}"
+    );
 
     // StopLogging: events acknowledged before it are delivered, later ones are not.
     let before_stop: Vec<String> = (0..5).map(|_| uuid()).collect();
@@ -403,6 +428,156 @@ fn stop_logging_and_a_missing_bucket_are_reported_and_nothing_is_lost() {
         restarted.iter().all(|i| d.contains(i)).then_some(())
     });
     let d = delivered_ids();
-    assert!(after_stop.iter().all(|i| !d.contains(i)), "events logged while stopped were delivered");
+    assert!(
+        after_stop.iter().all(|i| !d.contains(i)),
+        "events logged while stopped were delivered"
+    );
+    assert!(p.sigterm().success());
+}
+
+/// The sample records through a server's IngestEvents into organization trails with different
+/// selectors: each trail's files hold exactly the sample events an independent oracle picks.
+#[test]
+fn sample_records_land_in_exactly_the_files_their_selectors_pick() {
+    use crate::ingest::{config as org_config, key as org_key, sample_accounts, samples};
+    let dir = tempfile::tempdir().unwrap();
+    let accounts = sample_accounts();
+    let refs: Vec<&str> = accounts.iter().map(String::as_str).collect();
+    let management = refs[0];
+    let config = org_config(dir.path(), &refs, management, &refs[1..]);
+    let data = dir.path().join("data");
+    LocalBuckets::open(&data.join("buckets"))
+        .unwrap()
+        .create_bucket(BUCKET, management, "us-east-1")
+        .unwrap();
+    let (mut p, addr) = serve(&data, &config, &[]);
+    let (k, s) = org_key(management);
+    let c = CloudTrailClient::new(&format!("http://{addr}"), "us-east-1", &k, &s);
+
+    type Oracle = fn(&Value) -> bool;
+    let trails: Vec<(&str, Value, Oracle)> = vec![
+        ("all", json!(null), |r| {
+            r["eventCategory"].as_str().unwrap_or("Management") == "Management"
+        }),
+        (
+            "reads",
+            json!({"EventSelectors": [{"ReadWriteType": "ReadOnly"}]}),
+            |r| r["eventCategory"].as_str().unwrap_or("Management") == "Management" && r["readOnly"] == json!(true),
+        ),
+        (
+            "ec2-iam-writes",
+            json!({"AdvancedEventSelectors": [{"FieldSelectors": [
+                {"Field": "eventCategory", "Equals": ["Management"]},
+                {"Field": "eventSource", "StartsWith": ["ec2.", "iam."]},
+                {"Field": "readOnly", "Equals": ["false"]}]}]}),
+            |r| {
+                let src = r["eventSource"].as_str().unwrap_or("");
+                r["eventCategory"].as_str().unwrap_or("Management") == "Management"
+                    && (src.starts_with("ec2.") || src.starts_with("iam."))
+                    && r["readOnly"] == json!(false)
+            },
+        ),
+        (
+            "not-s3-not-sts",
+            json!({"AdvancedEventSelectors": [{"FieldSelectors": [
+                {"Field": "eventCategory", "Equals": ["Management"]},
+                {"Field": "eventSource", "NotEquals": ["s3.amazonaws.com"], "NotEndsWith": ["sts.amazonaws.com"]}]}]}),
+            |r| {
+                let src = r["eventSource"].as_str();
+                r["eventCategory"].as_str().unwrap_or("Management") == "Management"
+                    && src != Some("s3.amazonaws.com")
+                    && !src.is_some_and(|s| s.ends_with("sts.amazonaws.com"))
+            },
+        ),
+    ];
+    for (name, selectors, _) in &trails {
+        create_trail(
+            &c,
+            name,
+            json!({"IsOrganizationTrail": true, "IsMultiRegionTrail": true, "S3KeyPrefix": name}),
+        );
+        if !selectors.is_null() {
+            let mut input = selectors.clone();
+            input["TrailName"] = json!(name);
+            call(&c, "PutEventSelectors", input);
+        }
+    }
+    let out = cairn()
+        .args(["import", "--quiet", "--endpoint-url", &format!("http://{addr}")])
+        .arg(samples())
+        .env("AWS_ACCESS_KEY_ID", &k)
+        .env("AWS_SECRET_ACCESS_KEY", &s)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // The oracle's input: every sample record, as parsed JSON.
+    let mut records: Vec<Value> = Vec::new();
+    let mut stack = vec![samples()];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else if path.extension().is_some_and(|e| e == "json") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for r in cairn_server::ingest::import::split(&text).unwrap() {
+                records.push(serde_json::from_str(r).unwrap());
+            }
+        }
+    }
+    assert_eq!(records.len(), 3210);
+    let sample_ids: HashSet<String> = records
+        .iter()
+        .map(|r| r["eventID"].as_str().unwrap().to_string())
+        .collect();
+    let expected: BTreeMap<&str, Vec<String>> = trails
+        .iter()
+        .map(|(name, _, oracle)| {
+            let mut ids: Vec<String> = records
+                .iter()
+                .filter(|r| oracle(r))
+                .map(|r| r["eventID"].as_str().unwrap().to_string())
+                .collect();
+            ids.sort();
+            (*name, ids)
+        })
+        .collect();
+    let got = wait_for(
+        "every trail's sample events delivered",
+        Duration::from_secs(120),
+        || {
+            let mut got: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+            for f in delivered(&data) {
+                let name = trails
+                    .iter()
+                    .map(|t| t.0)
+                    .find(|n| f.key.starts_with(&format!("{n}/AWSLogs/o-abcdef1234/")))
+                    .unwrap_or_else(|| panic!("a file outside every trail's prefix: {}", f.key));
+                for (id, r) in f.ids.iter().zip(&f.records) {
+                    let folder = format!(
+                        "/{}/CloudTrail/{}/",
+                        r["recipientAccountId"].as_str().unwrap(),
+                        r["awsRegion"].as_str().unwrap()
+                    );
+                    assert!(f.key.contains(&folder), "{} holds a record of {folder}", f.key);
+                    if sample_ids.contains(id) {
+                        got.entry(name).or_default().push(id.clone());
+                    }
+                }
+            }
+            got.values_mut().for_each(|v| v.sort());
+            let complete = expected.iter().all(|(n, e)| got.get(n).map_or(0, Vec::len) >= e.len());
+            complete.then_some(got)
+        },
+    );
+    for (name, want) in &expected {
+        // Every sample record is a management event: only the default trail takes them all.
+        let picky = *name != "all";
+        assert!(
+            !want.is_empty() && (!picky || want.len() < records.len()),
+            "{name}: the oracle picks {} events",
+            want.len()
+        );
+        assert_eq!(&got[name], want, "trail {name}");
+    }
     assert!(p.sigterm().success());
 }

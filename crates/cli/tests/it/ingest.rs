@@ -20,7 +20,7 @@ const ALPHA: &str = "111111111111"; // organization management account
 const BETA: &str = "222222222222"; // member
 const GAMMA: &str = "333333333333"; // outside the organization
 
-fn key(account: &str) -> (String, String) {
+pub(crate) fn key(account: &str) -> (String, String) {
     (
         format!("AKIAROOT{account}"),
         format!("root-secret-{account}-0000000000"),
@@ -30,7 +30,7 @@ fn key(account: &str) -> (String, String) {
 const READER_KEY: (&str, &str) = ("AKIAREADER0000000001", "reader-secret-00000000000000000000");
 
 /// Configuration: each account with a root key; `management` manages `members`.
-fn config(dir: &Path, accounts: &[&str], management: &str, members: &[&str]) -> PathBuf {
+pub(crate) fn config(dir: &Path, accounts: &[&str], management: &str, members: &[&str]) -> PathBuf {
     let mut text = String::new();
     for a in accounts {
         let (k, s) = key(a);
@@ -372,12 +372,12 @@ fn ingest_events_refuses_bad_bodies_clearly() {
     assert!(p.sigterm().success());
 }
 
-fn samples() -> PathBuf {
+pub(crate) fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/samples")
 }
 
 /// The accounts of the sample records, the largest first.
-fn sample_accounts() -> Vec<String> {
+pub(crate) fn sample_accounts() -> Vec<String> {
     let mut counts: HashMap<String, usize> = HashMap::new();
     let mut stack = vec![samples()];
     while let Some(p) = stack.pop() {

@@ -377,9 +377,7 @@ impl Advanced {
     }
 
     fn matches(&self, ix: &RecordIndex, extras: &mut Extras<'_>) -> bool {
-        self.index_fields
-            .iter()
-            .all(|(f, c)| c.holds(index_value(ix, *f)))
+        self.index_fields.iter().all(|(f, c)| c.holds(index_value(ix, *f)))
             && resources_hold(&self.resource_fields, &ix.resources)
             && self.json_fields.iter().all(|(f, c)| c.holds(extras.get(*f)))
     }
@@ -446,7 +444,12 @@ impl<'a> Extras<'a> {
 
 #[derive(Deserialize, Default)]
 struct ExtraFields<'a> {
-    #[serde(borrow, default, rename = "sessionCredentialFromConsole", deserialize_with = "loose_str")]
+    #[serde(
+        borrow,
+        default,
+        rename = "sessionCredentialFromConsole",
+        deserialize_with = "loose_str"
+    )]
     session_credential_from_console: Option<Cow<'a, str>>,
     #[serde(borrow, default, rename = "userIdentity", deserialize_with = "loose_arn_member")]
     user_identity_arn: Option<Cow<'a, str>>,
@@ -715,7 +718,10 @@ mod tests {
     fn default_trail_selects_all_management_events_only() {
         let t = trail();
         assert_eq!(select(&t, &rec(json!({}))), Some(Folder::CloudTrail));
-        assert!(selected(&t, &rec(json!({"readOnly": false, "eventName": "RunInstances"}))));
+        assert!(selected(
+            &t,
+            &rec(json!({"readOnly": false, "eventName": "RunInstances"}))
+        ));
         assert!(selected(&t, &rec(json!({"readOnly": null}))));
         // Records older than eventVersion 1.07 carry no category: management.
         assert!(selected(&t, &rec(json!({"eventCategory": null}))));
@@ -761,7 +767,10 @@ mod tests {
             assert!(selected(&excluding, &rec(json!({"eventSource": src}))), "{src}");
         }
         assert!(selected(&excluding, &rec(json!({"awsRegion": "us-east-1"}))));
-        assert!(selected(&excluding, &rec(json!({"awsRegion": "us-east-1", "eventSource": null}))));
+        assert!(selected(
+            &excluding,
+            &rec(json!({"awsRegion": "us-east-1", "eventSource": null}))
+        ));
         let single_us = TrailConfig {
             is_multi_region_trail: false,
             home_region: "us-east-1".into(),
@@ -806,7 +815,10 @@ mod tests {
         };
         let call_rate = insight(json!("ApiCallRateInsight"));
         assert_eq!(select(&trail(), &call_rate), None);
-        assert_eq!(select(&with(&["ApiCallRateInsight"]), &call_rate), Some(Folder::Insight));
+        assert_eq!(
+            select(&with(&["ApiCallRateInsight"]), &call_rate),
+            Some(Folder::Insight)
+        );
         assert_eq!(
             select(&with(&["ApiErrorRateInsight", "ApiCallRateInsight"]), &call_rate),
             Some(Folder::Insight)
@@ -820,7 +832,10 @@ mod tests {
         assert_eq!(select(&with(&["ApiCallRateInsight"]), &insight(json!(null))), None);
         assert_eq!(select(&with(&["ApiCallRateInsight"]), &insight(json!(7))), None);
         assert_eq!(
-            select(&with(&["ApiCallRateInsight"]), &rec(json!({"eventCategory": "Insight"}))),
+            select(
+                &with(&["ApiCallRateInsight"]),
+                &rec(json!({"eventCategory": "Insight"}))
+            ),
             None
         );
         // Region scoping applies to insights too.
@@ -899,7 +914,10 @@ mod tests {
             {"ReadWriteType": "ReadOnly"},
         ]));
         assert!(selected(&either, &kms));
-        assert!(!selected(&either, &rec(json!({"eventSource": "kms.amazonaws.com", "readOnly": false}))));
+        assert!(!selected(
+            &either,
+            &rec(json!({"eventSource": "kms.amazonaws.com", "readOnly": false}))
+        ));
         // An empty selector list selects nothing; basic selectors never take network activity.
         assert!(!selected(&basic(json!([])), &ec2));
         let net = rec(json!({"eventCategory": "NetworkActivity", "vpcEndpointId": "vpce-1"}));
@@ -923,21 +941,29 @@ mod tests {
 
         let function = "arn:aws:lambda:eu-west-1:111122223333:function:resize";
         let invoke = |arn: &str| {
-            rec(json!({"eventCategory": "Data", "eventSource": "lambda.amazonaws.com", "eventName": "Invoke",
-                "readOnly": false, "resources": [{"type": "AWS::Lambda::Function", "ARN": arn}]}))
+            rec(
+                json!({"eventCategory": "Data", "eventSource": "lambda.amazonaws.com", "eventName": "Invoke",
+                "readOnly": false, "resources": [{"type": "AWS::Lambda::Function", "ARN": arn}]}),
+            )
         };
         let one_function = basic(json!([{"DataResources": [{"Type": "AWS::Lambda::Function", "Values": [function]}]}]));
         assert!(selected(&one_function, &invoke(function)));
-        assert!(!selected(&one_function, &invoke("arn:aws:lambda:eu-west-1:111122223333:function:other")));
+        assert!(!selected(
+            &one_function,
+            &invoke("arn:aws:lambda:eu-west-1:111122223333:function:other")
+        ));
         assert!(!selected(&one_function, &logs), "type differs");
-        let lambda_on_s3 = basic(json!([{"DataResources": [{"Type": "AWS::Lambda::Function", "Values": ["arn:aws:s3"]}]}]));
+        let lambda_on_s3 =
+            basic(json!([{"DataResources": [{"Type": "AWS::Lambda::Function", "Values": ["arn:aws:s3"]}]}]));
         assert!(!selected(&lambda_on_s3, &logs));
 
         // Type and ARN must come from the same resource.
-        let split = rec(json!({"eventCategory": "Data", "eventSource": "s3.amazonaws.com", "resources": [
-            {"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::elsewhere/k"},
-            {"type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::logs/k"},
-        ]}));
+        let split = rec(
+            json!({"eventCategory": "Data", "eventSource": "s3.amazonaws.com", "resources": [
+                {"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::elsewhere/k"},
+                {"type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::logs/k"},
+            ]}),
+        );
         assert!(!selected(&one_bucket, &split));
         // A resource without an ARN never matches; incomplete data resources select nothing.
         let no_arn = rec(json!({"eventCategory": "Data", "resources": [{"type": "AWS::S3::Object"}]}));
@@ -948,8 +974,10 @@ mod tests {
         ]}]));
         assert!(!selected(&incomplete, &logs));
         // Network activity is never taken by basic selectors.
-        let net = rec(json!({"eventCategory": "NetworkActivity", "eventSource": "s3.amazonaws.com",
-            "resources": [{"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::logs/x"}]}));
+        let net = rec(
+            json!({"eventCategory": "NetworkActivity", "eventSource": "s3.amazonaws.com",
+            "resources": [{"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::logs/x"}]}),
+        );
         assert!(!selected(&all_s3, &net));
     }
 
@@ -1011,18 +1039,40 @@ mod tests {
             ("resources.type", "AWS::S3::Object", "AWS::S3::Bucket"),
             ("resources.ARN", "arn:aws:s3:::logs/a.txt", "arn:aws:s3:::logs"),
             ("sessionCredentialFromConsole", "true", "false"),
-            ("userIdentity.arn", "arn:aws:sts::111122223333:assumed-role/Admin/bob", "arn:aws:iam::111122223333:role/Admin"),
+            (
+                "userIdentity.arn",
+                "arn:aws:sts::111122223333:assumed-role/Admin/bob",
+                "arn:aws:iam::111122223333:role/Admin",
+            ),
             ("errorCode", "AccessDenied", "ThrottlingException"),
             ("vpcEndpointId", "vpce-0abc", "vpce-0abd"),
         ] {
-            assert!(selected(&fields(json!([{"Field": field, "Equals": [right]}])), &event), "{field}");
-            assert!(!selected(&fields(json!([{"Field": field, "Equals": [wrong]}])), &event), "{field}");
-            assert!(!selected(&fields(json!([{"Field": field, "NotEquals": [right]}])), &event), "{field}");
-            assert!(selected(&fields(json!([{"Field": field, "NotEquals": [wrong]}])), &event), "{field}");
+            assert!(
+                selected(&fields(json!([{"Field": field, "Equals": [right]}])), &event),
+                "{field}"
+            );
+            assert!(
+                !selected(&fields(json!([{"Field": field, "Equals": [wrong]}])), &event),
+                "{field}"
+            );
+            assert!(
+                !selected(&fields(json!([{"Field": field, "NotEquals": [right]}])), &event),
+                "{field}"
+            );
+            assert!(
+                selected(&fields(json!([{"Field": field, "NotEquals": [wrong]}])), &event),
+                "{field}"
+            );
         }
         let write = rec(json!({"readOnly": false}));
-        assert!(selected(&fields(json!([{"Field": "readOnly", "Equals": ["false"]}])), &write));
-        assert!(!selected(&fields(json!([{"Field": "readOnly", "Equals": ["true"]}])), &write));
+        assert!(selected(
+            &fields(json!([{"Field": "readOnly", "Equals": ["false"]}])),
+            &write
+        ));
+        assert!(!selected(
+            &fields(json!([{"Field": "readOnly", "Equals": ["true"]}])),
+            &write
+        ));
     }
 
     #[test]
@@ -1061,8 +1111,14 @@ mod tests {
         }
         // userIdentity missing altogether.
         let r = rec(json!({"userIdentity": null}));
-        assert!(!selected(&fields(json!([{"Field": "userIdentity.arn", "StartsWith": ["arn"]}])), &r));
-        assert!(selected(&fields(json!([{"Field": "userIdentity.arn", "NotStartsWith": ["arn"]}])), &r));
+        assert!(!selected(
+            &fields(json!([{"Field": "userIdentity.arn", "StartsWith": ["arn"]}])),
+            &r
+        ));
+        assert!(selected(
+            &fields(json!([{"Field": "userIdentity.arn", "NotStartsWith": ["arn"]}])),
+            &r
+        ));
     }
 
     #[test]
@@ -1079,26 +1135,62 @@ mod tests {
             a.as_object_mut().unwrap().extend(arn.as_object().unwrap().clone());
             selected(&fields(json!([t, a])), &event)
         };
-        assert!(on(json!({"Equals": ["AWS::S3::Object"]}), json!({"StartsWith": ["arn:aws:s3:::b1/"]})));
-        assert!(on(json!({"Equals": ["AWS::S3::Bucket"]}), json!({"Equals": ["arn:aws:s3:::b2"]})));
+        assert!(on(
+            json!({"Equals": ["AWS::S3::Object"]}),
+            json!({"StartsWith": ["arn:aws:s3:::b1/"]})
+        ));
+        assert!(on(
+            json!({"Equals": ["AWS::S3::Bucket"]}),
+            json!({"Equals": ["arn:aws:s3:::b2"]})
+        ));
         // Each condition holds on some resource, but not both on the same one.
-        assert!(!on(json!({"Equals": ["AWS::S3::Object"]}), json!({"StartsWith": ["arn:aws:s3:::b2"]})));
-        assert!(!on(json!({"Equals": ["AWS::S3::Object"]}), json!({"NotStartsWith": ["arn:aws:s3:::b1"]})));
+        assert!(!on(
+            json!({"Equals": ["AWS::S3::Object"]}),
+            json!({"StartsWith": ["arn:aws:s3:::b2"]})
+        ));
+        assert!(!on(
+            json!({"Equals": ["AWS::S3::Object"]}),
+            json!({"NotStartsWith": ["arn:aws:s3:::b1"]})
+        ));
         // A resource without a type satisfies negative type conditions.
-        assert!(on(json!({"NotEquals": ["AWS::S3::Object", "AWS::S3::Bucket"]}), json!({"StartsWith": ["arn:aws:ssm:"]})));
-        assert!(!on(json!({"StartsWith": ["AWS::"]}), json!({"StartsWith": ["arn:aws:ssm:"]})));
+        assert!(on(
+            json!({"NotEquals": ["AWS::S3::Object", "AWS::S3::Bucket"]}),
+            json!({"StartsWith": ["arn:aws:ssm:"]})
+        ));
+        assert!(!on(
+            json!({"StartsWith": ["AWS::"]}),
+            json!({"StartsWith": ["arn:aws:ssm:"]})
+        ));
         // One resource is enough.
-        assert!(selected(&fields(json!([{"Field": "resources.ARN", "NotStartsWith": ["arn:aws:s3:::b1"]}])), &event));
-        assert!(selected(&fields(json!([{"Field": "resources.ARN", "EndsWith": ["/k"]}])), &event));
-        assert!(!selected(&fields(json!([{"Field": "resources.ARN", "EndsWith": ["/q"]}])), &event));
+        assert!(selected(
+            &fields(json!([{"Field": "resources.ARN", "NotStartsWith": ["arn:aws:s3:::b1"]}])),
+            &event
+        ));
+        assert!(selected(
+            &fields(json!([{"Field": "resources.ARN", "EndsWith": ["/k"]}])),
+            &event
+        ));
+        assert!(!selected(
+            &fields(json!([{"Field": "resources.ARN", "EndsWith": ["/q"]}])),
+            &event
+        ));
         // No resources: both fields are missing.
         let bare = rec(json!({"eventCategory": "Data"}));
-        assert!(selected(&fields(json!([{"Field": "resources.type", "NotEquals": ["AWS::S3::Object"]}])), &bare));
-        assert!(!selected(&fields(json!([{"Field": "resources.type", "Equals": ["AWS::S3::Object"]}])), &bare));
+        assert!(selected(
+            &fields(json!([{"Field": "resources.type", "NotEquals": ["AWS::S3::Object"]}])),
+            &bare
+        ));
+        assert!(!selected(
+            &fields(json!([{"Field": "resources.type", "Equals": ["AWS::S3::Object"]}])),
+            &bare
+        ));
         // An ARNPrefix resource (CloudTrail's form for prefixes) counts as its ARN.
         let prefix = rec(json!({"eventCategory": "Data", "resources": [
             {"type": "AWS::S3::Object", "ARNPrefix": "arn:aws:s3:::b1/logs/"}]}));
-        assert!(selected(&fields(json!([{"Field": "resources.ARN", "StartsWith": ["arn:aws:s3:::b1/"]}])), &prefix));
+        assert!(selected(
+            &fields(json!([{"Field": "resources.ARN", "StartsWith": ["arn:aws:s3:::b1/"]}])),
+            &prefix
+        ));
     }
 
     #[test]
@@ -1154,7 +1246,10 @@ mod tests {
             r#"{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","sessionContext":{"attributes":{"arn":"no"}},"arn":"arn:aws:iam::111122223333:user\/b\u00f6b"},"eventTime":"2024-05-01T12:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","awsRegion":"eu-west-1","eventID":"e-esc","recipientAccountId":"111122223333","errorCode":"Access\"Denied"}"#,
         )
         .unwrap();
-        assert!(selected(&f("userIdentity.arn", "Equals", "arn:aws:iam::111122223333:user/böb"), &escaped));
+        assert!(selected(
+            &f("userIdentity.arn", "Equals", "arn:aws:iam::111122223333:user/böb"),
+            &escaped
+        ));
         assert!(selected(&f("errorCode", "Equals", "Access\"Denied"), &escaped));
     }
 
@@ -1223,14 +1318,22 @@ mod tests {
             };
             out.extend(raws.into_iter().map(|raw| sample(raw.get())));
         }
-        assert!(out.len() > 3000, "expected the sample corpus, found {} records", out.len());
+        assert!(
+            out.len() > 3000,
+            "expected the sample corpus, found {} records",
+            out.len()
+        );
         let mut derived = Vec::new();
         for (i, s) in out.iter().enumerate() {
             let v = &s.value;
             let id = v["eventID"].as_str().unwrap();
             if let Some(bucket) = v.pointer("/requestParameters/bucketName").and_then(Value::as_str) {
                 let read = v["readOnly"].as_bool() == Some(true);
-                let key = if i % 3 == 0 { format!("reports/{id}.csv") } else { format!("tmp/{id}.bin") };
+                let key = if i % 3 == 0 {
+                    format!("reports/{id}.csv")
+                } else {
+                    format!("tmp/{id}.bin")
+                };
                 let mut d = v.clone();
                 d["eventCategory"] = json!("Data");
                 d["eventID"] = json!(format!("{id}-data"));
@@ -1278,7 +1381,9 @@ mod tests {
             return false;
         }
         let source = text("eventSource");
-        if !t.include_global_service_events && region == "us-east-1" && source.is_some_and(|s| ORACLE_GLOBAL.contains(&s))
+        if !t.include_global_service_events
+            && region == "us-east-1"
+            && source.is_some_and(|s| ORACLE_GLOBAL.contains(&s))
         {
             return false;
         }
@@ -1287,7 +1392,11 @@ mod tests {
             return false;
         }
         let read_only = v.get("readOnly").and_then(Value::as_bool);
-        let resources: Vec<Value> = v.get("resources").and_then(Value::as_array).cloned().unwrap_or_default();
+        let resources: Vec<Value> = v
+            .get("resources")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         if let Some(selectors) = &t.advanced_event_selectors {
             return selectors.iter().any(|s| oracle_advanced(s, v, &resources));
         }
@@ -1333,7 +1442,12 @@ mod tests {
                     on_resources.push(f);
                     continue;
                 }
-                "eventCategory" => Some(v.get("eventCategory").and_then(Value::as_str).unwrap_or("Management").into()),
+                "eventCategory" => Some(
+                    v.get("eventCategory")
+                        .and_then(Value::as_str)
+                        .unwrap_or("Management")
+                        .into(),
+                ),
                 "readOnly" => v.get("readOnly").and_then(Value::as_bool).map(|b| b.to_string()),
                 "userIdentity.arn" => v.pointer("/userIdentity/arn").and_then(Value::as_str).map(Into::into),
                 other => v.get(other).and_then(Value::as_str).map(Into::into),
@@ -1360,7 +1474,8 @@ mod tests {
             return f.equals.is_none() && f.starts_with.is_none() && f.ends_with.is_none();
         };
         let any = |l: &Option<Vec<String>>, p: &dyn Fn(&str) -> bool| l.as_ref().is_none_or(|l| l.iter().any(|x| p(x)));
-        let none = |l: &Option<Vec<String>>, p: &dyn Fn(&str) -> bool| l.as_ref().is_none_or(|l| !l.iter().any(|x| p(x)));
+        let none =
+            |l: &Option<Vec<String>>, p: &dyn Fn(&str) -> bool| l.as_ref().is_none_or(|l| !l.iter().any(|x| p(x)));
         any(&f.equals, &|x| x == v)
             && any(&f.starts_with, &|x| v.starts_with(x))
             && any(&f.ends_with, &|x| v.ends_with(x))
@@ -1478,11 +1593,26 @@ mod tests {
                 "eventSource NotEndsWith",
                 mgmt(json!({"Field": "eventSource", "NotEndsWith": ["s.amazonaws.com"]})),
             ),
-            ("readOnly Equals", mgmt(json!({"Field": "readOnly", "Equals": ["false"]}))),
-            ("readOnly NotEquals", mgmt(json!({"Field": "readOnly", "NotEquals": ["false"]}))),
-            ("eventName Equals", s3_data(json!({"Field": "eventName", "Equals": ["PutObject"]}))),
-            ("eventName StartsWith", s3_data(json!({"Field": "eventName", "StartsWith": ["Get"]}))),
-            ("eventName NotEndsWith", s3_data(json!({"Field": "eventName", "NotEndsWith": ["PutObject", "Tagging"]}))),
+            (
+                "readOnly Equals",
+                mgmt(json!({"Field": "readOnly", "Equals": ["false"]})),
+            ),
+            (
+                "readOnly NotEquals",
+                mgmt(json!({"Field": "readOnly", "NotEquals": ["false"]})),
+            ),
+            (
+                "eventName Equals",
+                s3_data(json!({"Field": "eventName", "Equals": ["PutObject"]})),
+            ),
+            (
+                "eventName StartsWith",
+                s3_data(json!({"Field": "eventName", "StartsWith": ["Get"]})),
+            ),
+            (
+                "eventName NotEndsWith",
+                s3_data(json!({"Field": "eventName", "NotEndsWith": ["PutObject", "Tagging"]})),
+            ),
             (
                 "resources.ARN StartsWith",
                 s3_data(json!({"Field": "resources.ARN", "StartsWith": [format!("arn:aws:s3:::{bucket}/")]})),
@@ -1501,8 +1631,10 @@ mod tests {
             ),
             (
                 "resources.ARN NotEquals and StartsWith",
-                s3_data(json!({"Field": "resources.ARN", "NotEquals": [format!("arn:aws:s3:::{bucket}")],
-                    "StartsWith": [format!("arn:aws:s3:::{bucket}")]})),
+                s3_data(
+                    json!({"Field": "resources.ARN", "NotEquals": [format!("arn:aws:s3:::{bucket}")],
+                    "StartsWith": [format!("arn:aws:s3:::{bucket}")]}),
+                ),
             ),
             (
                 "userIdentity.arn Equals",
@@ -1516,9 +1648,18 @@ mod tests {
                 "userIdentity.arn NotEndsWith",
                 s3_data(json!({"Field": "userIdentity.arn", "NotEndsWith": ["/bert-jan"]})),
             ),
-            ("errorCode Equals", net(json!({"Field": "errorCode", "Equals": ["NoSuchBucketPolicy"]}))),
-            ("errorCode StartsWith", net(json!({"Field": "errorCode", "StartsWith": ["NoSuch"]}))),
-            ("errorCode NotEquals", net(json!({"Field": "errorCode", "NotEquals": ["NoSuchBucketPolicy"]}))),
+            (
+                "errorCode Equals",
+                net(json!({"Field": "errorCode", "Equals": ["NoSuchBucketPolicy"]})),
+            ),
+            (
+                "errorCode StartsWith",
+                net(json!({"Field": "errorCode", "StartsWith": ["NoSuch"]})),
+            ),
+            (
+                "errorCode NotEquals",
+                net(json!({"Field": "errorCode", "NotEquals": ["NoSuchBucketPolicy"]})),
+            ),
             (
                 "vpcEndpointId EndsWith",
                 net(json!({"Field": "vpcEndpointId", "EndsWith": ["dc59d", "f92611b87"]})),
@@ -1573,20 +1714,5 @@ mod tests {
         };
         let n = samples.iter().filter(|s| selected(&t, &s.record)).count();
         assert_eq!(n, 56, "the management events recorded in that region");
-    }
-
-    #[test]
-    #[ignore]
-    fn tmp_timing() {
-        let samples = samples();
-        let recs: Vec<EventRecord> = samples.iter().map(|s| s.record.clone()).collect();
-        for (name, t) in configurations() {
-            let sel = Selection::compile(&t);
-            let start = std::time::Instant::now();
-            let mut n = 0usize;
-            for _ in 0..200 { for r in &recs { if sel.select(std::hint::black_box(r)).is_some() { n += 1; } } }
-            let per = start.elapsed().as_nanos() as f64 / (200.0 * recs.len() as f64);
-            eprintln!("TIMING {name}: {per:.1} ns/event ({n})");
-        }
     }
 }

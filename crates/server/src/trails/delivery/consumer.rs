@@ -15,10 +15,10 @@ use crate::buckets::ObjectMeta;
 /// Catalog document kind of per-trail delivery state; keys are trail ARNs.
 const STATE_KIND: &str = "trail-delivery";
 /// Events read from the log at a time.
-const READ_CHUNK: usize = 4096;
+const READ_CHUNK: usize = 16_384;
 /// How often a consumer that selects nothing still moves its cursor, so the WAL can be truncated
 /// behind it and a restart does not rescan.
-const IDLE_COMMIT: Duration = Duration::from_secs(5);
+const IDLE_COMMIT: Duration = Duration::from_secs(1);
 
 /// What survives a restart: the batch being delivered, and the status GetTrailStatus shows.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -86,7 +86,7 @@ struct Consumer {
     cursor: Option<u64>,
     /// How far the log has been read into the open batch.
     position: u64,
-    selector: Option<Selector>,
+    selector: Option<Arc<Selector>>,
     contents: Contents,
     /// When the open batch received its first event.
     opened_at: Option<Instant>,
@@ -173,7 +173,7 @@ impl Consumer {
                 return Ok(Step::Again);
             }
             let org = self.shared.org.as_ref().filter(|_| trail.is_organization_trail);
-            self.selector = Some(Selector::new(trail.clone(), org));
+            self.selector = Some(Arc::new(Selector::new(trail.clone(), org)));
         }
         let logging = &trail.logging;
         let cursor = match self.cursor {
@@ -204,21 +204,17 @@ impl Consumer {
         }
         if self.position < durable {
             let events = self.shared.log.read_after(self.position, READ_CHUNK).await?;
-            let selector = self.selector.as_ref().expect("set above");
-            let mut read = 0;
-            for e in &events {
-                if e.seq > durable {
-                    break;
-                }
-                if let Some(group) = selector.group(e.seq, &e.record) {
-                    self.contents.push(group, &e.record);
-                    self.opened_at.get_or_insert_with(Instant::now);
-                }
-                self.position = e.seq;
-                read += 1;
+            let selector = self.selector.clone().expect("set above");
+            let empty = events.is_empty();
+            let chunk = select(selector, events, durable).await?;
+            for (group, record) in &chunk.selected {
+                self.contents.push(group.clone(), record);
+                self.opened_at.get_or_insert_with(Instant::now);
             }
+            let read = chunk.read;
+            self.position = self.position.max(chunk.last_seq);
             metrics::counter!("cairn_trail_events_read_total").increment(read);
-            if events.is_empty() {
+            if empty {
                 // The log holds nothing above our position yet below `durable`: cannot happen
                 // unless retention dropped it; move on rather than spin.
                 self.position = durable;
@@ -265,7 +261,12 @@ impl Consumer {
             org: self.shared.org.clone().filter(|_| trail.is_organization_trail),
         };
         self.state.pending = Some(plan.clone());
-        self.save().await?;
+        if let Err(e) = self.save().await {
+            // Not stored: the open batch stays open (a pending plan beside it would deliver its
+            // events twice).
+            self.state.pending = None;
+            return Err(e);
+        }
         let contents = std::mem::take(&mut self.contents);
         self.opened_at = None;
         self.deliver(plan, Some(contents)).await
@@ -273,12 +274,16 @@ impl Consumer {
 
     async fn save(&self) -> cairn_log::Result<()> {
         let json = serde_json::to_string(&self.state).expect("delivery state serialises");
-        self.shared.log.catalog().put_document(STATE_KIND, &self.arn, &json).await
+        self.shared
+            .log
+            .catalog()
+            .put_document(STATE_KIND, &self.arn, &json)
+            .await
     }
 
     /// The events of a stored plan, selected again from the log as the plan's trail selected them.
     async fn reread(&self, plan: &Plan) -> cairn_log::Result<Contents> {
-        let selector = Selector::new(Arc::new(plan.trail.clone()), plan.org.as_ref());
+        let selector = Arc::new(Selector::new(Arc::new(plan.trail.clone()), plan.org.as_ref()));
         let mut contents = Contents::default();
         let mut at = plan.after;
         while at < plan.through {
@@ -286,15 +291,14 @@ impl Consumer {
             if events.is_empty() {
                 break;
             }
-            for e in events {
-                if e.seq > plan.through {
-                    return Ok(contents);
-                }
-                if let Some(group) = selector.group(e.seq, &e.record) {
-                    contents.push(group, &e.record);
-                }
-                at = e.seq;
+            let chunk = select(selector.clone(), events, plan.through).await?;
+            for (group, record) in &chunk.selected {
+                contents.push(group.clone(), record);
             }
+            if chunk.read == 0 {
+                break;
+            }
+            at = chunk.last_seq;
         }
         Ok(contents)
     }
@@ -311,10 +315,11 @@ impl Consumer {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let build_plan = plan.clone();
         let started = Instant::now();
-        let files = tokio::task::spawn_blocking(move || batch::build(&build_plan, &contents, config.gzip_level, threads))
-            .await
-            .map_err(|e| cairn_log::Error::Unavailable(format!("building log files: {e}")))?
-            .map_err(|e| cairn_log::Error::Unavailable(format!("building log files: {e}")))?;
+        let files =
+            tokio::task::spawn_blocking(move || batch::build(&build_plan, &contents, config.gzip_level, threads))
+                .await
+                .map_err(|e| cairn_log::Error::Unavailable(format!("building log files: {e}")))?
+                .map_err(|e| cairn_log::Error::Unavailable(format!("building log files: {e}")))?;
         let mut written = vec![false; files.len()];
         let mut backoff = Duration::from_secs(1).min(config.max_backoff);
         loop {
@@ -374,7 +379,9 @@ impl Consumer {
                     if failing_for >= config.retry_limit {
                         tracing::error!(trail = %self.arn, events, ?failing_for, "giving up a batch its destination refused for the whole retry period");
                         metrics::counter!("cairn_trail_abandoned_events_total").increment(events as u64);
-                        self.state.status.latest_error = Some(format!("{error} (a batch of {events} events was given up after {failing_for:?})"));
+                        self.state.status.latest_error = Some(format!(
+                            "{error} (a batch of {events} events was given up after {failing_for:?})"
+                        ));
                         self.commit(plan.through).await?;
                         self.state.pending = None;
                         self.save().await?;
@@ -390,6 +397,43 @@ impl Consumer {
             }
         }
     }
+}
+
+/// What a trail selects of one chunk read from the log.
+struct Chunk {
+    selected: Vec<(batch::FileGroup, cairn_model::record::EventRecord)>,
+    /// Events looked at (those up to the limit) and the last one's sequence number.
+    read: u64,
+    last_seq: u64,
+}
+
+/// Selects among `events` those up to `through`, on a blocking thread: a chunk of thousands of
+/// events with advanced selectors takes milliseconds, too long for an async worker.
+async fn select(
+    selector: Arc<Selector>,
+    events: Vec<cairn_log::StoredEvent>,
+    through: u64,
+) -> cairn_log::Result<Chunk> {
+    tokio::task::spawn_blocking(move || {
+        let mut chunk = Chunk {
+            selected: Vec::new(),
+            read: 0,
+            last_seq: 0,
+        };
+        for e in events {
+            if e.seq > through {
+                break;
+            }
+            if let Some(group) = selector.group(e.seq, &e.record) {
+                chunk.selected.push((group, e.record));
+            }
+            chunk.last_seq = e.seq;
+            chunk.read += 1;
+        }
+        chunk
+    })
+    .await
+    .map_err(|e| cairn_log::Error::Unavailable(format!("selecting events: {e}")))
 }
 
 enum Step {

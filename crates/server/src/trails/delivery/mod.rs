@@ -143,9 +143,9 @@ async fn supervise(shared: Arc<Shared>) {
         guard.0.retain(|_, h| !h.is_finished());
         for trail in shared.trails.all() {
             let arn = trail.arn();
-            if !guard.0.contains_key(&arn) {
-                let task = tokio::spawn(consumer::run(shared.clone(), arn.clone()));
-                guard.0.insert(arn, task);
+            if let std::collections::hash_map::Entry::Vacant(slot) = guard.0.entry(arn) {
+                let arn = slot.key().clone();
+                slot.insert(tokio::spawn(consumer::run(shared.clone(), arn)));
             }
         }
         if changes.changed().await.is_err() {

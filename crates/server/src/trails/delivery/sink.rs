@@ -81,7 +81,12 @@ impl Sink {
 /// S3's error code when the message carries one (object_store words errors for people).
 fn s3_error(e: &object_store::Error) -> String {
     let text = e.to_string();
-    for code in ["NoSuchBucket", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"] {
+    for code in [
+        "NoSuchBucket",
+        "AccessDenied",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+    ] {
         if text.contains(code) {
             return code.to_string();
         }
