@@ -14,8 +14,10 @@ use crate::buckets::ObjectMeta;
 
 /// Catalog document kind of per-trail delivery state; keys are trail ARNs.
 const STATE_KIND: &str = "trail-delivery";
-/// Events read from the log at a time.
+/// Events read from the log at a time...
 const READ_CHUNK: usize = 16_384;
+/// ...and when far behind (reading segments, where each read decodes whole row groups).
+const BACKLOG_CHUNK: usize = 65_536;
 /// How often a consumer that selects nothing still moves its cursor, so the WAL can be truncated
 /// behind it and a restart does not rescan.
 const IDLE_COMMIT: Duration = Duration::from_secs(1);
@@ -87,6 +89,8 @@ struct Consumer {
     /// How far the log has been read into the open batch.
     position: u64,
     selector: Option<Arc<Selector>>,
+    /// Events read and selected but not yet in the open batch (it reached its size cap).
+    carry: Option<Carry>,
     contents: Contents,
     /// When the open batch received its first event.
     opened_at: Option<Instant>,
@@ -113,6 +117,7 @@ impl Consumer {
             shared,
             arn,
             selector: None,
+            carry: None,
             contents: Contents::default(),
             opened_at: None,
             last_commit: Instant::now(),
@@ -168,6 +173,8 @@ impl Consumer {
         // A configuration change applies from the next batch: the open one closes first, so every
         // batch is selected under one configuration (the one its plan records).
         if self.selector.as_ref().is_none_or(|s| !Arc::ptr_eq(s.trail(), &trail)) {
+            // Selected under the old configuration: read again from the position.
+            self.carry = None;
             if !self.contents.is_empty() {
                 self.close().await?;
                 return Ok(Step::Again);
@@ -196,32 +203,49 @@ impl Consumer {
         };
 
         let durable = self.shared.log.durable_seq();
-        self.position = logging.skip_gap(self.position);
-        if logging.logged_through().is_some_and(|t| self.position >= t) {
-            // Stopped and caught up: what follows is outside every logging period (a later
-            // StartLogging begins after today's durable position).
-            self.position = self.position.max(durable);
-        }
-        if self.position < durable {
-            let events = self.shared.log.read_after(self.position, READ_CHUNK).await?;
-            let selector = self.selector.clone().expect("set above");
-            let empty = events.is_empty();
-            let chunk = select(selector, events, durable).await?;
-            for (group, record) in &chunk.selected {
-                self.contents.push(group.clone(), record);
-                self.opened_at.get_or_insert_with(Instant::now);
+        let config = self.shared.config.clone();
+        if self.carry.is_none() {
+            self.position = logging.skip_gap(self.position);
+            if logging.logged_through().is_some_and(|t| self.position >= t) {
+                // Stopped and caught up: what follows is outside every logging period (a later
+                // StartLogging begins after today's durable position).
+                self.position = self.position.max(durable);
             }
-            let read = chunk.read;
-            self.position = self.position.max(chunk.last_seq);
-            metrics::counter!("cairn_trail_events_read_total").increment(read);
-            if empty {
-                // The log holds nothing above our position yet below `durable`: cannot happen
-                // unless retention dropped it; move on rather than spin.
-                self.position = durable;
+            if self.position < durable {
+                let far_behind = durable - self.position > 4 * READ_CHUNK as u64;
+                let max = if far_behind { BACKLOG_CHUNK } else { READ_CHUNK };
+                let events = self.shared.log.read_after(self.position, max).await?;
+                if events.is_empty() {
+                    // Nothing above our position yet below `durable`: cannot happen unless
+                    // retention dropped it; move on rather than spin.
+                    self.position = durable;
+                } else {
+                    let selector = self.selector.clone().expect("set above");
+                    let chunk = select(selector, events, durable).await?;
+                    metrics::counter!("cairn_trail_events_read_total").increment(chunk.read);
+                    self.carry = Some(Carry {
+                        selected: chunk.selected.into(),
+                        last_seq: chunk.last_seq,
+                    });
+                }
+            }
+        }
+        if let Some(carry) = self.carry.as_mut() {
+            // Into the open batch up to its size cap; the rest waits for the next batch.
+            while self.contents.bytes < config.max_batch_bytes {
+                let Some((seq, group, record)) = carry.selected.pop_front() else {
+                    break;
+                };
+                self.contents.push(group, &record);
+                self.opened_at.get_or_insert_with(Instant::now);
+                self.position = seq;
+            }
+            if carry.selected.is_empty() {
+                self.position = self.position.max(carry.last_seq);
+                self.carry = None;
             }
         }
 
-        let config = self.shared.config.clone();
         let due = self.opened_at.is_some_and(|t| t.elapsed() >= config.interval);
         if !self.contents.is_empty() && (due || self.contents.bytes >= config.max_batch_bytes) {
             self.close().await?;
@@ -230,7 +254,7 @@ impl Consumer {
         if self.contents.is_empty() && self.position > cursor && self.last_commit.elapsed() >= IDLE_COMMIT {
             self.commit(self.position).await?;
         }
-        if self.position < self.shared.log.durable_seq() {
+        if self.carry.is_some() || self.position < self.shared.log.durable_seq() {
             return Ok(Step::Again);
         }
         let deadline = match self.opened_at {
@@ -287,12 +311,12 @@ impl Consumer {
         let mut contents = Contents::default();
         let mut at = plan.after;
         while at < plan.through {
-            let events = self.shared.log.read_after(at, READ_CHUNK).await?;
+            let events = self.shared.log.read_after(at, BACKLOG_CHUNK).await?;
             if events.is_empty() {
                 break;
             }
             let chunk = select(selector.clone(), events, plan.through).await?;
-            for (group, record) in &chunk.selected {
+            for (_, group, record) in &chunk.selected {
                 contents.push(group.clone(), record);
             }
             if chunk.read == 0 {
@@ -401,7 +425,7 @@ impl Consumer {
 
 /// What a trail selects of one chunk read from the log.
 struct Chunk {
-    selected: Vec<(batch::FileGroup, cairn_model::record::EventRecord)>,
+    selected: Vec<(u64, batch::FileGroup, cairn_model::record::EventRecord)>,
     /// Events looked at (those up to the limit) and the last one's sequence number.
     read: u64,
     last_seq: u64,
@@ -425,7 +449,7 @@ async fn select(
                 break;
             }
             if let Some(group) = selector.group(e.seq, &e.record) {
-                chunk.selected.push((group, e.record));
+                chunk.selected.push((e.seq, group, e.record));
             }
             chunk.last_seq = e.seq;
             chunk.read += 1;
@@ -434,6 +458,11 @@ async fn select(
     })
     .await
     .map_err(|e| cairn_log::Error::Unavailable(format!("selecting events: {e}")))
+}
+
+struct Carry {
+    selected: std::collections::VecDeque<(u64, batch::FileGroup, cairn_model::record::EventRecord)>,
+    last_seq: u64,
 }
 
 enum Step {
