@@ -1,6 +1,7 @@
 """Trail operations through boto3: CRUD, pagination, shadow trails, home-region and organization rules."""
 
 import datetime
+import hashlib
 
 import pytest
 from botocore.exceptions import ClientError
@@ -102,7 +103,11 @@ def test_errors(server, shared_bucket):
     assert other.create_trail(Name=name, S3BucketName=shared_bucket)["TrailARN"] == arn(name, "ap-south-1")
     expect_error("InvalidTimeRangeException", ct.list_public_keys,
                  StartTime=datetime.datetime(2024, 2, 1), EndTime=datetime.datetime(2024, 1, 1))
-    assert ct.list_public_keys()["PublicKeyList"] == []
+    # boto3 decodes the blob: PKCS#1 RSAPublicKey DER of a 2048-bit key, fingerprint its MD5.
+    keys = ct.list_public_keys()["PublicKeyList"]
+    assert len(keys) == 1
+    assert keys[0]["Value"][:5] == bytes([0x30, 0x82, 0x01, 0x0A, 0x02])
+    assert keys[0]["Fingerprint"] == hashlib.md5(keys[0]["Value"]).hexdigest()
     expect_error("UnsupportedOperationException", ct.list_imports)
     expect_error("UnsupportedOperationException", ct.list_event_data_stores)
     ct.delete_trail(Name=name)

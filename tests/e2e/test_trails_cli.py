@@ -1,5 +1,7 @@
 """Every trail operation through the aws CLI (v1), including error codes and messages."""
 
+import base64
+import hashlib
 import json
 
 import pytest
@@ -203,10 +205,19 @@ def test_tags(server, trail):
 
 
 def test_list_public_keys(server):
+    # The region's current key: base64 of PKCS#1 DER (what validate-logs decodes), MD5 fingerprint.
     out = ok(server, "list-public-keys")
-    assert out["PublicKeyList"] == []
+    [key] = out["PublicKeyList"]
+    der = base64.b64decode(key["Value"])
+    assert key["Value"].startswith("MIIBCgKCAQEA")
+    assert key["Fingerprint"] == hashlib.md5(der).hexdigest()
+    assert key["ValidityStartTime"] < key["ValidityEndTime"]
+    # The same key again; none valid in 2024; another region has its own.
+    assert ok(server, "list-public-keys")["PublicKeyList"] == [key]
     out = ok(server, "list-public-keys", "--start-time", "2024-01-01T00:00:00Z", "--end-time", "2024-01-02T00:00:00Z")
     assert out["PublicKeyList"] == []
+    other = ok(server, "list-public-keys", region="eu-central-1")["PublicKeyList"]
+    assert len(other) == 1 and other[0]["Fingerprint"] != key["Fingerprint"]
     code, _ = fails(server, "list-public-keys", "--start-time", "2024-01-02T00:00:00Z", "--end-time",
                     "2024-01-01T00:00:00Z")
     assert code == "InvalidTimeRangeException"

@@ -71,6 +71,9 @@ pub struct Settings {
     pub delivery_max_backoff: String,
     /// A batch its destination refuses for this long is given up (CloudTrail: 30 days).
     pub delivery_retry_limit: String,
+    /// How long a digest signing key signs before a new one takes over (older keys stay listed
+    /// by ListPublicKeys for the digests they signed).
+    pub signing_key_rotation: String,
     /// CloudTrail's quota of trails per account and region.
     pub max_trails_per_region: usize,
     /// LookupEvents calls per second per account and region; 0 = no limit (CloudTrail allows 2).
@@ -148,6 +151,7 @@ impl Default for Settings {
             delivery_gzip_level: 6,
             delivery_max_backoff: "5m".into(),
             delivery_retry_limit: "30d".into(),
+            signing_key_rotation: "30d".into(),
             max_trails_per_region: 5,
             lookup_rate_limit: 0.0,
             tls_cert: None,
@@ -174,6 +178,7 @@ impl Settings {
         let s: Settings = fig.extract().context("invalid configuration")?;
         s.log_config().context("invalid configuration")?;
         s.delivery_config().context("invalid configuration")?;
+        s.signing_key_rotation().context("invalid configuration")?;
         Ok(s)
     }
 
@@ -210,6 +215,14 @@ impl Settings {
             segments: self.segment_location()?,
             ..LogConfig::default()
         })
+    }
+
+    pub fn signing_key_rotation(&self) -> anyhow::Result<Duration> {
+        let d = duration("signing_key_rotation", &self.signing_key_rotation)?;
+        if d < Duration::from_secs(2 * 3600) {
+            bail!("signing_key_rotation must be at least 2h (keys overlap by an hour)");
+        }
+        Ok(d)
     }
 
     pub fn delivery_config(&self) -> anyhow::Result<DeliveryConfig> {

@@ -41,20 +41,36 @@ pub struct Ready {
     pub tokens: TokenSealer,
     /// What each trail's delivery consumer last did (GetTrailStatus).
     pub deliveries: trails::delivery::Statuses,
+    /// Digest signing keys, per region (ListPublicKeys).
+    pub keys: Arc<cairn_integrity::KeyRing>,
 }
+
+/// How long a digest signing key signs before its successor takes over (CloudTrail: 30 days).
+pub const DEFAULT_KEY_ROTATION: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+/// How long before its end a key's successor is made, so their validities overlap.
+const KEY_OVERLAP_SECS: i64 = 3600;
 
 impl Ready {
     /// Loads what the API needs from the opened log and its data directory.
-    pub async fn open(log: EventLog) -> Result<Ready, Box<dyn std::error::Error + Send + Sync>> {
+    pub async fn open(
+        log: EventLog,
+        key_rotation: std::time::Duration,
+    ) -> Result<Ready, Box<dyn std::error::Error + Send + Sync>> {
         let trails = Arc::new(TrailStore::load(log.catalog().clone()).await?);
         let channels = Arc::new(ChannelStore::load(log.catalog().clone()).await?);
         let tokens = TokenSealer::open(log.data_dir())?;
+        let keys = Arc::new(cairn_integrity::KeyRing::open(
+            log.data_dir().join("signing-keys"),
+            key_rotation.as_secs() as i64,
+            KEY_OVERLAP_SECS,
+        )?);
         Ok(Ready {
             log,
             trails,
             channels,
             tokens,
             deliveries: Default::default(),
+            keys,
         })
     }
 }

@@ -105,7 +105,9 @@ impl BenchServer {
 /// Starts an in-process server over `log` (with local buckets under `dir`), as `cairn serve`
 /// would, for the benchmark account [`ACCOUNT`].
 pub(crate) async fn start_server(dir: &Path, log: EventLog) -> anyhow::Result<BenchServer> {
-    let ready = Ready::open(log.clone()).await.map_err(|e| anyhow::anyhow!(e))?;
+    let ready = Ready::open(log.clone(), cairn_server::DEFAULT_KEY_ROTATION)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
     let buckets = LocalBuckets::open(&dir.join("buckets"))?;
     buckets.create_bucket("bench-bucket", ACCOUNT, "us-east-1")?;
     let (_ready_tx, ready_rx) = watch::channel(Some(ready));

@@ -35,6 +35,7 @@ pub fn run(mut settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
         accounts: o.accounts().map(str::to_string).collect(),
     });
     let delivery_config = settings.delivery_config()?;
+    let key_rotation = settings.signing_key_rotation()?;
     let destinations = match settings.bucket_store.as_str() {
         "local" => Destinations::Local(
             LocalBuckets::open(&settings.data_dir.join("buckets")).context("opening the local buckets")?,
@@ -93,7 +94,7 @@ pub fn run(mut settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
         };
-        let ready = match Ready::open(log.clone()).await {
+        let ready = match Ready::open(log.clone(), key_rotation).await {
             Ok(r) => r,
             Err(e) => {
                 let _ = stop_tx.send(true);

@@ -94,7 +94,8 @@ pub fn checksum(data: &str) -> String {
     base64(&Sha256::digest(data.as_bytes()))
 }
 
-fn base64(bytes: &[u8]) -> String {
+/// Standard base64 with padding (also JSON blobs such as ListPublicKeys' `Value`).
+pub(crate) fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {

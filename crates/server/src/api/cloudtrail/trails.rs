@@ -57,7 +57,7 @@ pub async fn dispatch(call: &Call<'_>, input: &Map<String, Value>) -> Result<Don
         "AddTags" => add_tags(call, &input).await,
         "RemoveTags" => remove_tags(call, &input).await,
         "ListTags" => list_tags(call, &input),
-        "ListPublicKeys" => list_public_keys(call, &input),
+        "ListPublicKeys" => list_public_keys(call, &input).await,
         other => Err(ApiError::unsupported(other)),
     }
 }
@@ -781,9 +781,32 @@ fn list_tags(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiError> {
     Ok(Done::new(json!({ "ResourceTagList": list })))
 }
 
-fn list_public_keys(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiError> {
+/// The region's digest signing keys valid in [StartTime, EndTime] (both default to now, which
+/// gives the current key). The current key is made on first use, so a region always has one.
+async fn list_public_keys(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiError> {
     call.authorize("*")?;
-    input.time_range()?;
-    // Digest signing keys arrive with log file integrity validation; until then none exist.
-    Ok(Done::new(json!({ "PublicKeyList": [] })))
+    let (start, end) = input.time_range()?;
+    let now = jiff::Timestamp::now().as_second();
+    let (start, end) = (start.map_or(now, |s| s as i64), end.map_or(now, |e| e.ceil() as i64));
+    let (keys, region) = (call.ready.keys.clone(), call.region.to_string());
+    // RSA key generation takes tens of milliseconds: not on an async worker.
+    let listed = tokio::task::spawn_blocking(move || {
+        keys.current(&region, now)?;
+        keys.public_keys(&region, start, end)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("signing keys: {e}")))?
+    .map_err(|e| ApiError::internal(format!("signing keys: {e}")))?;
+    let list: Vec<Value> = listed
+        .into_iter()
+        .map(|k| {
+            json!({
+                "Value": crate::api::cloudtrail_data::base64(&k.der),
+                "ValidityStartTime": k.validity_start,
+                "ValidityEndTime": k.validity_end,
+                "Fingerprint": k.fingerprint,
+            })
+        })
+        .collect();
+    Ok(Done::new(json!({ "PublicKeyList": list })))
 }
