@@ -326,29 +326,34 @@ pub(crate) async fn read_segments_by_seq(
         .filter(|s| s.meta.max_seq > after && s.meta.min_seq <= through)
         .collect();
     segs.sort_by_key(|s| s.meta.min_seq);
-    let mut found: Vec<(Seq, String, usize)> = Vec::new();
+    // Pass 1: sequence numbers only, to find the page; pass 2: the page's records, so a long
+    // backlog decompresses each record about once instead of whole row groups per page.
+    let mut wanted: Vec<(Seq, usize, usize)> = Vec::new();
+    let mut metas = Vec::with_capacity(segs.len());
     for (i, s) in segs.iter().enumerate() {
-        // Segments overlap in sequence ranges; once `max` events are gathered, a segment starting
-        // after the highest gathered one cannot contribute.
-        if found.len() >= max && found.last().is_some_and(|l| s.meta.min_seq > l.0) {
+        // Segments overlap in sequence ranges; once `max` events are found, a segment starting
+        // after the highest found one cannot contribute.
+        if wanted.len() >= max && wanted.last().is_some_and(|l| s.meta.min_seq > l.0) {
             break;
         }
-        found.extend(
-            read::read_seq_range(s, after, through)
-                .await?
-                .into_iter()
-                .map(|(seq, json)| (seq, json, i)),
-        );
-        found.sort_by_key(|e| e.0);
-        found.truncate(max);
+        let (meta, seqs) = read::seqs_in_range(s, after, through).await?;
+        metas.push(meta);
+        wanted.extend(seqs.into_iter().map(|(seq, row)| (seq, i, row)));
+        wanted.sort_unstable();
+        wanted.truncate(max);
     }
-    // Parsed only once the page is known: a segment holds far more than one page.
-    found
-        .into_iter()
-        .map(|(seq, json, i)| {
-            EventRecord::from_compact_json(&json)
-                .map(|record| StoredEvent { seq, record })
-                .map_err(|e| Error::corrupt(segs[i].location(), format!("stored record {seq} is unreadable: {e}")))
-        })
-        .collect()
+    let mut out: Vec<StoredEvent> = Vec::with_capacity(wanted.len());
+    for (i, meta) in metas.iter().enumerate() {
+        let rows: Vec<usize> = wanted.iter().filter(|w| w.1 == i).map(|w| w.2).collect();
+        if rows.is_empty() {
+            continue;
+        }
+        for (seq, json) in read::fetch_records(segs[i], meta, &rows).await? {
+            let record = EventRecord::from_compact_json(&json)
+                .map_err(|e| Error::corrupt(segs[i].location(), format!("stored record {seq} is unreadable: {e}")))?;
+            out.push(StoredEvent { seq, record });
+        }
+    }
+    out.sort_by_key(|e| e.seq);
+    Ok(out)
 }

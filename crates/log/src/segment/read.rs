@@ -303,18 +303,21 @@ pub async fn read_all(handle: &SegmentHandle) -> Result<Vec<(Seq, String)>> {
     collect_seq_records(handle, &batches)
 }
 
-/// The records of `handle` with sequence numbers in `(after, through]`, reading only the row
-/// groups whose statistics say they may hold some: a consumer catching up on a long backlog reads
-/// each row group about once instead of whole segments per call.
-pub async fn read_seq_range(handle: &SegmentHandle, after: Seq, through: Seq) -> Result<Vec<(Seq, String)>> {
+/// The sequence numbers in `(after, through]` of `handle`, each with its file-wide row number,
+/// reading only the seq column (small, delta-encoded) of the row groups whose statistics say they
+/// may hold some. A consumer catching up on a backlog picks the page it wants from these before
+/// any record is decompressed.
+pub async fn seqs_in_range(
+    handle: &SegmentHandle,
+    after: Seq,
+    through: Seq,
+) -> Result<(ArrowReaderMetadata, Vec<(Seq, usize)>)> {
     let meta = handle.reader_metadata().await?;
     let seq_col = schema::column_index(schema::SEQ);
-    let groups: Vec<usize> = meta
-        .metadata()
-        .row_groups()
-        .iter()
-        .enumerate()
-        .filter(|(_, rg)| match rg.column(seq_col).statistics() {
+    let stats = meta.metadata().row_groups();
+    let groups: Vec<RowGroupInfo> = row_groups(&meta)
+        .into_iter()
+        .filter(|g| match stats[g.index].column(seq_col).statistics() {
             // Sequence numbers are stored as INT64 bit patterns of u64 values.
             Some(Statistics::Int64(s)) => match (s.min_opt(), s.max_opt()) {
                 (Some(&min), Some(&max)) => (max as u64) > after && (min as u64) <= through,
@@ -323,15 +326,39 @@ pub async fn read_seq_range(handle: &SegmentHandle, after: Seq, through: Seq) ->
             // No statistics: read it.
             _ => true,
         })
-        .map(|(i, _)| i)
         .collect();
     if groups.is_empty() {
-        return Ok(Vec::new());
+        return Ok((meta, Vec::new()));
     }
-    let batches = read_columns(handle, &meta, groups, &[schema::SEQ, schema::RECORD], None).await?;
-    let mut out = collect_seq_records(handle, &batches)?;
-    out.retain(|(seq, _)| *seq > after && *seq <= through);
-    Ok(out)
+    let batches = read_columns(
+        handle,
+        &meta,
+        groups.iter().map(|g| g.index).collect(),
+        &[schema::SEQ],
+        None,
+    )
+    .await?;
+    // Batches come in row group order and may split a row group: walk both together.
+    let mut out = Vec::new();
+    let (mut group, mut offset) = (0, 0);
+    for batch in &batches {
+        let seqs = batch
+            .column_by_name(schema::SEQ)
+            .and_then(|c| c.as_primitive_opt::<UInt64Type>())
+            .ok_or_else(|| Error::corrupt(handle.location(), "segment lacks its seq column"))?;
+        for i in 0..batch.num_rows() {
+            while offset >= groups[group].rows {
+                group += 1;
+                offset = 0;
+            }
+            let seq = seqs.value(i);
+            if seq > after && seq <= through {
+                out.push((seq, groups[group].first_row + offset));
+            }
+            offset += 1;
+        }
+    }
+    Ok((meta, out))
 }
 
 fn collect_seq_records(handle: &SegmentHandle, batches: &[RecordBatch]) -> Result<Vec<(Seq, String)>> {
