@@ -102,6 +102,11 @@ impl ApiError {
 pub fn json_response(status: StatusCode, body: &serde_json::Value, request_id: &str) -> Response {
     // to_vec, not to_string: Display goes through fmt::Write, a third slower on large pages.
     let bytes = serde_json::to_vec(body).expect("a JSON value always serialises");
+    json_bytes_response(status, bytes, request_id)
+}
+
+/// A JSON 1.1 answer whose body is already serialised.
+pub fn json_bytes_response(status: StatusCode, bytes: Vec<u8>, request_id: &str) -> Response {
     let mut resp = (status, bytes).into_response();
     let h = resp.headers_mut();
     h.insert(

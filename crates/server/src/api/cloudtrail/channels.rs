@@ -67,8 +67,8 @@ pub fn channel_resource(account: &str, arn: &str) -> Resource {
 
 fn done_with(call: &Call<'_>, arn: &str, body: Value) -> Done {
     Done {
-        body,
         resource: Some(channel_resource(call.account(), arn)),
+        ..Done::new(body)
     }
 }
 

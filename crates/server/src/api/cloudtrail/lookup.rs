@@ -3,7 +3,8 @@
 
 use cairn_log::ScanRequest;
 use cairn_model::{EventTime, LookupAttribute, LookupFilter};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::input::Input;
 use super::{Call, Done};
@@ -135,42 +136,74 @@ pub async fn lookup_events(call: &Call<'_>, input: &Input<'_>) -> Result<Done, A
         ..sel.scan_request(call, max as usize)
     };
     let page = call.ready.log.scan(&req).await.map_err(|e| ApiError::from_log(&e))?;
-    let events: Vec<Value> = page.events.iter().map(|e| history_event(&e.record)).collect();
-    let mut body = json!({ "Events": events });
-    if let Some(next) = page.next {
-        body["NextToken"] = json!(call.ready.tokens.seal(next, &binding));
-    }
-    Ok(Done::new(body))
+    // Serialised straight from the stored records: no copy of each record into a `Value`.
+    let answer = Page {
+        events: page.events.iter().map(|e| HistoryEvent::of(&e.record)).collect(),
+        next_token: page.next.map(|next| call.ready.tokens.seal(next, &binding)),
+    };
+    Ok(Done::raw(serde_json::to_vec(&answer).map_err(ApiError::internal)?))
 }
 
-/// One entry of `Events`.
-fn history_event(r: &cairn_model::EventRecord) -> Value {
-    let ix = r.index();
-    let mut v = json!({
-        "EventId": ix.event_id,
-        "EventTime": ix.event_time.millis() as f64 / 1000.0,
-        "Resources": ix.resources.iter().map(|res| {
-            let mut o = json!({});
-            if let Some(t) = &res.resource_type { o["ResourceType"] = json!(t); }
-            if let Some(n) = &res.name { o["ResourceName"] = json!(n); }
-            o
-        }).collect::<Vec<_>>(),
-        "CloudTrailEvent": r.json(),
-    });
-    if let Some(n) = &ix.event_name {
-        v["EventName"] = json!(n);
+/// A LookupEvents answer.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Page<'a> {
+    events: Vec<HistoryEvent<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_token: Option<String>,
+}
+
+/// One entry of `Events`, borrowed from the stored record.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct HistoryEvent<'a> {
+    event_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_name: Option<&'a str>,
+    /// A string, as CloudTrail's event history shows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    read_only: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_key_id: Option<&'a str>,
+    /// Epoch seconds.
+    event_time: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_source: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<&'a str>,
+    resources: Vec<HistoryResource<'a>>,
+    cloud_trail_event: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct HistoryResource<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_name: Option<&'a str>,
+}
+
+impl<'a> HistoryEvent<'a> {
+    fn of(r: &'a cairn_model::EventRecord) -> Self {
+        let ix = r.index();
+        HistoryEvent {
+            event_id: &ix.event_id,
+            event_name: ix.event_name.as_deref(),
+            read_only: ix.read_only.map(|ro| if ro { "true" } else { "false" }),
+            access_key_id: ix.access_key_id.as_deref(),
+            event_time: ix.event_time.millis() as f64 / 1000.0,
+            event_source: ix.event_source.as_deref(),
+            username: ix.username.as_deref(),
+            resources: ix
+                .resources
+                .iter()
+                .map(|res| HistoryResource {
+                    resource_type: res.resource_type.as_deref(),
+                    resource_name: res.name.as_deref(),
+                })
+                .collect(),
+            cloud_trail_event: r.json(),
+        }
     }
-    if let Some(ro) = ix.read_only {
-        v["ReadOnly"] = json!(ro.to_string());
-    }
-    if let Some(k) = &ix.access_key_id {
-        v["AccessKeyId"] = json!(k);
-    }
-    if let Some(s) = &ix.event_source {
-        v["EventSource"] = json!(s);
-    }
-    if let Some(u) = &ix.username {
-        v["Username"] = json!(u);
-    }
-    v
 }

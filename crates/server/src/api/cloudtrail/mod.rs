@@ -17,7 +17,7 @@ use cairn_model::{EventTime, Resource};
 use serde_json::{Map, Value};
 
 use super::caller::{self, AuthError, Claimed};
-use super::error::{ApiError, json_response};
+use super::error::{ApiError, json_bytes_response, json_response};
 use crate::audit::{self, CallRecord};
 use crate::auth::identity::Principal;
 use crate::auth::policy::Decision;
@@ -98,12 +98,29 @@ const OPERATIONS: &[&str] = &[
 /// What a successful operation returns: its response body and the trail it acted on.
 pub struct Done {
     pub body: Value,
+    /// The answer already serialised, for large read-only answers (LookupEvents pages) whose
+    /// records would otherwise be copied into a `Value` and out again. `body` is then unused.
+    pub raw: Option<Vec<u8>>,
     pub resource: Option<Resource>,
 }
 
 impl Done {
     pub(crate) fn new(body: Value) -> Done {
-        Done { body, resource: None }
+        Done {
+            body,
+            raw: None,
+            resource: None,
+        }
+    }
+
+    /// An answer serialised by the operation (read-only operations only: nothing of it is
+    /// recorded as `responseElements`).
+    pub(crate) fn raw(bytes: Vec<u8>) -> Done {
+        Done {
+            body: Value::Null,
+            raw: Some(bytes),
+            resource: None,
+        }
     }
 }
 
@@ -225,7 +242,7 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
                 .then(|| audit::lower_camel(&done.body))
                 .filter(|v| v.as_object().is_some_and(|o| !o.is_empty()));
             record.resources = done.resource.into_iter().collect();
-            Ok(done.body)
+            Ok(done.raw.map_or_else(|| Answer::Value(done.body), Answer::Raw))
         }
         Err(e) => {
             record.error = Some((e.code.clone(), e.message.clone()));
@@ -245,9 +262,15 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
     }
     crate::api::metrics::observe("cloudtrail", response.as_ref().err(), started);
     match response {
-        Ok(body) => json_response(StatusCode::OK, &body, &request_id),
+        Ok(Answer::Value(body)) => json_response(StatusCode::OK, &body, &request_id),
+        Ok(Answer::Raw(bytes)) => json_bytes_response(StatusCode::OK, bytes, &request_id),
         Err(e) => e.into_json_response(&request_id),
     }
+}
+
+enum Answer {
+    Value(Value),
+    Raw(Vec<u8>),
 }
 
 pub(crate) fn auth_error(e: &AuthError) -> ApiError {

@@ -192,8 +192,8 @@ fn trail_settings(t: &TrailConfig) -> Value {
 
 fn done_with(call: &Call<'_>, t: &TrailConfig, body: Value) -> Done {
     Done {
-        body,
         resource: Some(trail_resource(call.account(), &t.arn())),
+        ..Done::new(body)
     }
 }
 
