@@ -581,3 +581,84 @@ fn sample_records_land_in_exactly_the_files_their_selectors_pick() {
     }
     assert!(p.sigterm().success());
 }
+
+fn insight(account: &str, id: &str, insight_type: &str) -> String {
+    json!({
+        "eventVersion": "1.08",
+        "eventTime": jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "awsRegion": "us-east-1",
+        "eventID": id,
+        "eventType": "AwsCloudTrailInsight",
+        "recipientAccountId": account,
+        "sharedEventID": uuid(),
+        "insightDetails": {
+            "state": "Start",
+            "eventSource": "ec2.amazonaws.com",
+            "eventName": "RunInstances",
+            "insightType": insight_type,
+            "insightContext": {"statistics": {"baseline": {"average": 0.1}, "insight": {"average": 5.0}}}
+        },
+        "eventCategory": "Insight",
+    })
+    .to_string()
+}
+
+#[test]
+fn insight_events_go_to_the_insight_folder_of_trails_with_that_insight_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, config) = setup(dir.path());
+    let (mut p, addr) = serve(&data, &config, &[]);
+    let alpha = client(&addr, ALPHA, "us-east-1");
+    create_trail(&alpha, "insights", json!({}));
+    call(
+        &alpha,
+        "PutInsightSelectors",
+        json!({"TrailName": "insights", "InsightSelectors": [{"InsightType": "ApiCallRateInsight"}]}),
+    );
+    let (rate, errors, plain) = (uuid(), uuid(), uuid());
+    let body = [
+        insight(ALPHA, &rate, "ApiCallRateInsight"),
+        insight(ALPHA, &errors, "ApiErrorRateInsight"),
+        record(ALPHA, "us-east-1", &plain, false),
+    ];
+    let reply = rt()
+        .block_on(alpha.ingest_events(body.join("\n").into_bytes(), None))
+        .unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["Accepted"], 3, "{}", reply.body);
+    let files = wait_for(
+        "the insight and the plain event delivered",
+        Duration::from_secs(60),
+        || {
+            let files = delivered(&data);
+            let ids: HashSet<&String> = files.iter().flat_map(|f| &f.ids).collect();
+            (ids.contains(&rate) && ids.contains(&plain)).then_some(files)
+        },
+    );
+    for f in &files {
+        let name = f.key.rsplit('/').next().unwrap();
+        if f.ids.contains(&rate) {
+            assert!(
+                f.key
+                    .starts_with(&format!("AWSLogs/{ALPHA}/CloudTrail-Insight/us-east-1/")),
+                "{}",
+                f.key
+            );
+            assert!(
+                name.starts_with(&format!("{ALPHA}_CloudTrail-Insight_us-east-1_")),
+                "{name}"
+            );
+            assert!(f.records.iter().all(|r| r["eventCategory"] == "Insight"), "{}", f.key);
+        } else {
+            assert!(
+                f.key.starts_with(&format!("AWSLogs/{ALPHA}/CloudTrail/us-east-1/")),
+                "{}",
+                f.key
+            );
+            assert!(f.records.iter().all(|r| r["eventCategory"] != "Insight"), "{}", f.key);
+        }
+    }
+    // The trail does not watch error rates: that insight is delivered nowhere.
+    assert!(files.iter().all(|f| !f.ids.contains(&errors)));
+    assert!(p.sigterm().success());
+}
