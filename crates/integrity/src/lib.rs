@@ -3,6 +3,7 @@
 //! bring bytes, this crate signs and checks them.
 #![forbid(unsafe_code)]
 
+pub mod digest;
 pub mod keys;
 
 pub use keys::{KeyError, KeyRing, PublicKeyInfo, SigningKey};
