@@ -62,13 +62,14 @@ pub async fn delivery(dir: &Path, quick: bool, config: DeliveryConfig) -> anyhow
         config.gzip_level,
         config.max_batch_bytes >> 20
     );
+    let statuses = Statuses::default();
     let task = delivery::spawn(
         log.clone(),
         trails.clone(),
         Destinations::Local(buckets.clone()),
         Some(org),
         config.clone(),
-        Statuses::default(),
+        statuses.clone(),
     );
     let mut figures = Vec::new();
     // Latency: an event every 50 ms; the cursor passes an event once its file is durable. First,
@@ -79,26 +80,10 @@ pub async fn delivery(dir: &Path, quick: bool, config: DeliveryConfig) -> anyhow
     start_trails(&trails, vec![t], log.durable_seq()).await?;
     let probes = record_pool(if quick { 100 } else { 300 }, 12);
     let mut waits = Vec::new();
-    let cursor = format!("trail-delivery:{arn}");
+    let cursor = delivery::cursor_name(&arn);
     let mut pending: Vec<(u64, Instant)> = Vec::new();
-    for r in probes {
-        let receipt = log.append(vec![r]).await?;
-        pending.push((receipt.last_seq, Instant::now()));
-        let until = Instant::now() + Duration::from_millis(50);
-        while Instant::now() < until {
-            let c = log.cursor(&cursor).unwrap_or(0);
-            pending.retain(|(seq, at)| {
-                let done = *seq <= c;
-                if done {
-                    waits.push(at.elapsed());
-                }
-                !done
-            });
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !pending.is_empty() && Instant::now() < deadline {
+    // Moves the probes the cursor has passed (their files are durable) into `waits`.
+    let settle = |pending: &mut Vec<(u64, Instant)>, waits: &mut Vec<Duration>| {
         let c = log.cursor(&cursor).unwrap_or(0);
         pending.retain(|(seq, at)| {
             let done = *seq <= c;
@@ -107,6 +92,19 @@ pub async fn delivery(dir: &Path, quick: bool, config: DeliveryConfig) -> anyhow
             }
             !done
         });
+    };
+    for r in probes {
+        let receipt = log.append(vec![r]).await?;
+        pending.push((receipt.last_seq, Instant::now()));
+        let until = Instant::now() + Duration::from_millis(50);
+        while Instant::now() < until {
+            settle(&mut pending, &mut waits);
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !pending.is_empty() && Instant::now() < deadline {
+        settle(&mut pending, &mut waits);
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     anyhow::ensure!(pending.is_empty(), "{} probe events were not delivered", pending.len());
@@ -139,7 +137,7 @@ pub async fn delivery(dir: &Path, quick: bool, config: DeliveryConfig) -> anyhow
 
     // One organization trail over every account and region: all management events.
     let one = vec![bench_trail("all", &accounts[0], |t| t.is_organization_trail = true)];
-    let (rate, _, files) = drain(&log, &trails, one, "one trail").await?;
+    let (rate, _, files) = drain(&log, &trails, &statuses, one, "one trail").await?;
     println!(
         "   one trail: {rate:.0} events/s ({:.0} MB/s of records), {files} files, gzip {:.1} % of the records",
         rate * json_bytes as f64 / events as f64 / 1e6,
@@ -148,7 +146,7 @@ pub async fn delivery(dir: &Path, quick: bool, config: DeliveryConfig) -> anyhow
     figures.push(Figure::new("delivery: one trail, events per second", rate, "/s").at_least(50_000.0));
 
     let ten = ten_trails(&accounts[0]);
-    let (rate, delivered, files) = drain(&log, &trails, ten, "ten trails").await?;
+    let (rate, delivered, files) = drain(&log, &trails, &statuses, ten, "ten trails").await?;
     println!(
         "   ten trails with different selectors: {delivered:.0} events/s delivered in all ({rate:.0} events/s of the log), {files} files"
     );
@@ -166,7 +164,7 @@ pub async fn delivery(dir: &Path, quick: bool, config: DeliveryConfig) -> anyhow
     log.flush().await?;
     compact_fully(&log).await?;
     let late = vec![bench_trail("late", &accounts[0], |t| t.is_organization_trail = true)];
-    let (rate, _, _) = drain(&log, &trails, late, "from segments").await?;
+    let (rate, _, _) = drain(&log, &trails, &statuses, late, "from segments").await?;
     println!("   one trail catching up from segments: {rate:.0} events/s");
     figures.push(Figure::new("delivery: one trail catching up from segments", rate, "/s"));
 
@@ -277,10 +275,11 @@ async fn start_trails(store: &TrailStore, trails: Vec<TrailConfig>, from: u64) -
 async fn drain(
     log: &EventLog,
     store: &TrailStore,
+    statuses: &Statuses,
     trails: Vec<TrailConfig>,
     what: &str,
 ) -> anyhow::Result<(f64, f64, u64)> {
-    let names: Vec<String> = trails.iter().map(|t| format!("trail-delivery:{}", t.arn())).collect();
+    let names: Vec<String> = trails.iter().map(|t| delivery::cursor_name(&t.arn())).collect();
     let arns: Vec<String> = trails.iter().map(TrailConfig::arn).collect();
     let target = log.durable_seq();
     let pb = bar(target, what);
@@ -300,17 +299,9 @@ async fn drain(
     }
     let secs = started.elapsed().as_secs_f64();
     pb.finish_and_clear();
-    let (mut files, mut events) = (0, 0);
-    for arn in &arns {
-        let doc = log
-            .catalog()
-            .get_document("trail-delivery", arn)
-            .await?
-            .unwrap_or_default();
-        let v: serde_json::Value = serde_json::from_str(&doc).unwrap_or_default();
-        files += v["status"]["deliveredFiles"].as_u64().unwrap_or(0);
-        events += v["status"]["deliveredEvents"].as_u64().unwrap_or(0);
-    }
+    let done: Vec<_> = arns.iter().filter_map(|arn| statuses.get(arn)).collect();
+    let files = done.iter().map(|d| d.delivered_files).sum();
+    let events: u64 = done.iter().map(|d| d.delivered_events).sum();
     Ok((target as f64 / secs, events as f64 / secs, files))
 }
 

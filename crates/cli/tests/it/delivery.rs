@@ -439,7 +439,7 @@ fn stop_logging_and_a_missing_bucket_are_reported_and_nothing_is_lost() {
 /// selectors: each trail's files hold exactly the sample events an independent oracle picks.
 #[test]
 fn sample_records_land_in_exactly_the_files_their_selectors_pick() {
-    use crate::ingest::{config as org_config, key as org_key, sample_accounts, samples};
+    use crate::ingest::{config as org_config, import_through, key as org_key, sample_accounts, samples};
     let dir = tempfile::tempdir().unwrap();
     let accounts = sample_accounts();
     let refs: Vec<&str> = accounts.iter().map(String::as_str).collect();
@@ -502,14 +502,7 @@ fn sample_records_land_in_exactly_the_files_their_selectors_pick() {
             call(&c, "PutEventSelectors", input);
         }
     }
-    let out = cairn()
-        .args(["import", "--quiet", "--endpoint-url", &format!("http://{addr}")])
-        .arg(samples())
-        .env("AWS_ACCESS_KEY_ID", &k)
-        .env("AWS_SECRET_ACCESS_KEY", &s)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    import_through(&addr, management, &samples());
 
     // The oracle's input: every sample record, as parsed JSON.
     let mut records: Vec<Value> = Vec::new();

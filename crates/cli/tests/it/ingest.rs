@@ -372,6 +372,25 @@ fn ingest_events_refuses_bad_bodies_clearly() {
     assert!(p.sigterm().success());
 }
 
+/// `cairn import --endpoint-url` of `path` as `account`'s root user.
+pub(crate) fn import_command(addr: &str, account: &str, path: &Path) -> std::process::Command {
+    let (k, s) = key(account);
+    let mut c = cairn();
+    c.args(["import", "--quiet", "--endpoint-url", &format!("http://{addr}")])
+        .arg(path)
+        .env("AWS_ACCESS_KEY_ID", k)
+        .env("AWS_SECRET_ACCESS_KEY", s);
+    c
+}
+
+/// Runs [`import_command`] to completion; its summary.
+pub(crate) fn import_through(addr: &str, account: &str, path: &Path) -> String {
+    let out = import_command(addr, account, path).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    text
+}
+
 pub(crate) fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/samples")
 }
@@ -411,19 +430,8 @@ fn import_through_a_server_once_then_duplicates_and_same_data_as_a_local_import(
     let cfg = config(dir.path(), &refs, management, &refs[1..]);
     let remote_data = dir.path().join("remote");
     let (mut p, addr) = serve(&remote_data, &cfg);
-    let (k, s) = key(management);
-    let import = || {
-        let out = cairn()
-            .args(["import", "--quiet", "--endpoint-url", &format!("http://{addr}")])
-            .arg(samples())
-            .env("AWS_ACCESS_KEY_ID", &k)
-            .env("AWS_SECRET_ACCESS_KEY", &s)
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
-        text
-    };
+    let (k, _) = key(management);
+    let import = || import_through(&addr, management, &samples());
     let first = import();
     assert!(first.contains(" 3210 events added"), "{first}");
     assert!(first.contains(" 0 duplicates skipped"), "{first}");
@@ -490,15 +498,7 @@ fn a_server_killed_during_an_http_import_stores_every_record_once() {
     let refs: Vec<&str> = accounts.iter().map(String::as_str).collect();
     let config = config(dir.path(), &refs, refs[0], &refs[1..]);
     let data = dir.path().join("data");
-    let (k, s) = key(refs[0]);
-    let import = |addr: &str| {
-        let mut c = cairn();
-        c.args(["import", "--quiet", "--endpoint-url", &format!("http://{addr}")])
-            .arg(&logs)
-            .env("AWS_ACCESS_KEY_ID", &k)
-            .env("AWS_SECRET_ACCESS_KEY", &s);
-        c
-    };
+    let import = |addr: &str| import_command(addr, refs[0], &logs);
     let mut rng = rand::rng();
     for _ in 0..KILLS {
         let (mut server, addr) = serve(&data, &config);

@@ -611,25 +611,8 @@ mod tests {
 
     fn trail() -> TrailConfig {
         TrailConfig {
-            name: "main".into(),
-            account_id: "111122223333".into(),
-            home_region: "eu-west-1".into(),
-            s3_bucket_name: "audit-bucket".into(),
-            s3_key_prefix: None,
-            sns_topic_name: None,
-            include_global_service_events: true,
             is_multi_region_trail: true,
-            log_file_validation_enabled: false,
-            cloud_watch_logs_log_group_arn: None,
-            cloud_watch_logs_role_arn: None,
-            kms_key_id: None,
-            is_organization_trail: false,
-            event_selectors: None,
-            advanced_event_selectors: None,
-            insight_selectors: Vec::new(),
-            tags: Vec::new(),
-            logging: Default::default(),
-            created_ms: 0,
+            ..TrailConfig::new("main", "111122223333", "eu-west-1", "audit-bucket", 0)
         }
     }
 

@@ -32,7 +32,8 @@ struct State {
     status: DeliveryStatus,
 }
 
-fn cursor_name(arn: &str) -> String {
+/// The event log cursor of a trail's delivery.
+pub fn cursor_name(arn: &str) -> String {
     format!("trail-delivery:{arn}")
 }
 
@@ -179,8 +180,7 @@ impl Consumer {
                 self.close().await?;
                 return Ok(Step::Again);
             }
-            let org = self.shared.org.as_ref().filter(|_| trail.is_organization_trail);
-            self.selector = Some(Arc::new(Selector::new(trail.clone(), org)));
+            self.selector = Some(Arc::new(Selector::new(trail.clone(), self.shared.org.as_ref())));
         }
         let logging = &trail.logging;
         let cursor = match self.cursor {

@@ -24,6 +24,7 @@ use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 
 pub use batch::{OrgScope, Plan};
+pub use consumer::cursor_name;
 
 use crate::destinations::Destinations;
 use crate::trails::TrailStore;
