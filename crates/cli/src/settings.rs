@@ -71,6 +71,9 @@ pub struct Settings {
     pub delivery_max_backoff: String,
     /// A batch its destination refuses for this long is given up (CloudTrail: 30 days).
     pub delivery_retry_limit: String,
+    /// A trail with log file validation writes a signed digest file this often per region (and
+    /// account, for organization trails). CloudTrail: hourly.
+    pub digest_interval: String,
     /// How long a digest signing key signs before a new one takes over (older keys stay listed
     /// by ListPublicKeys for the digests they signed).
     pub signing_key_rotation: String,
@@ -151,6 +154,7 @@ impl Default for Settings {
             delivery_gzip_level: 6,
             delivery_max_backoff: "5m".into(),
             delivery_retry_limit: "30d".into(),
+            digest_interval: "1h".into(),
             signing_key_rotation: "30d".into(),
             max_trails_per_region: 5,
             lookup_rate_limit: 0.0,
@@ -219,8 +223,16 @@ impl Settings {
 
     pub fn signing_key_rotation(&self) -> anyhow::Result<Duration> {
         let d = duration("signing_key_rotation", &self.signing_key_rotation)?;
-        if d < Duration::from_secs(2 * 3600) {
-            bail!("signing_key_rotation must be at least 2h (keys overlap by an hour)");
+        if d < Duration::from_secs(2) {
+            bail!("signing_key_rotation must be at least 2s");
+        }
+        Ok(d)
+    }
+
+    pub fn digest_interval(&self) -> anyhow::Result<Duration> {
+        let d = duration("digest_interval", &self.digest_interval)?;
+        if d < Duration::from_secs(1) {
+            bail!("digest_interval must be at least 1s");
         }
         Ok(d)
     }
@@ -243,6 +255,7 @@ impl Settings {
             gzip_level: self.delivery_gzip_level,
             max_backoff: duration("delivery_max_backoff", &self.delivery_max_backoff)?.max(Duration::from_millis(100)),
             retry_limit: duration("delivery_retry_limit", &self.delivery_retry_limit)?,
+            digest_interval: self.digest_interval()?,
         })
     }
 

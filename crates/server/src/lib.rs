@@ -47,7 +47,8 @@ pub struct Ready {
 
 /// How long a digest signing key signs before its successor takes over (CloudTrail: 30 days).
 pub const DEFAULT_KEY_ROTATION: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
-/// How long before its end a key's successor is made, so their validities overlap.
+/// How long before its end a key's successor is made, so their validities overlap (at most half
+/// the rotation period, for the short periods tests use).
 const KEY_OVERLAP_SECS: i64 = 3600;
 
 impl Ready {
@@ -62,7 +63,7 @@ impl Ready {
         let keys = Arc::new(cairn_integrity::KeyRing::open(
             log.data_dir().join("signing-keys"),
             key_rotation.as_secs() as i64,
-            KEY_OVERLAP_SECS,
+            KEY_OVERLAP_SECS.min(key_rotation.as_secs() as i64 / 2),
         )?);
         Ok(Ready {
             log,

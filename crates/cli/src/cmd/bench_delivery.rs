@@ -70,6 +70,11 @@ pub async fn delivery(dir: &Path, quick: bool, config: DeliveryConfig) -> anyhow
         Some(org),
         config.clone(),
         statuses.clone(),
+        Arc::new(cairn_integrity::KeyRing::open(
+            dir.join("signing-keys"),
+            30 * 86_400,
+            3600,
+        )?),
     );
     let mut figures = Vec::new();
     // Latency: an event every 50 ms; the cursor passes an event once its file is durable. First,

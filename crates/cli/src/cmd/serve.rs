@@ -109,6 +109,7 @@ pub fn run(mut settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
             org,
             delivery_config,
             ready.deliveries.clone(),
+            ready.keys.clone(),
         );
         let _ = ready_tx.send(Some(ready));
         tracing::info!("ready");

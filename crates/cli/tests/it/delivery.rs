@@ -16,9 +16,9 @@ use serde_json::{Value, json};
 
 use crate::{Proc, cairn, http_get, wait_for};
 
-const ALPHA: &str = "111111111111"; // management account
-const BETA: &str = "222222222222"; // member
-const BUCKET: &str = "trail-logs";
+pub(crate) const ALPHA: &str = "111111111111"; // management account
+pub(crate) const BETA: &str = "222222222222"; // member
+pub(crate) const BUCKET: &str = "trail-logs";
 
 fn key(account: &str) -> (String, String) {
     (
@@ -44,7 +44,7 @@ fn config(dir: &Path) -> std::path::PathBuf {
 }
 
 /// A data directory with the trail bucket created (as the S3 facade would) before the first start.
-fn setup(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+pub(crate) fn setup(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let data = dir.join("data");
     std::fs::create_dir_all(&data).unwrap();
     LocalBuckets::open(&data.join("buckets"))
@@ -54,7 +54,7 @@ fn setup(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (data, config(dir))
 }
 
-fn serve(data: &Path, config: &Path, env: &[(&str, &str)]) -> (Proc, String) {
+pub(crate) fn serve(data: &Path, config: &Path, env: &[(&str, &str)]) -> (Proc, String) {
     let mut cmd = cairn();
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(config)
@@ -70,25 +70,25 @@ fn serve(data: &Path, config: &Path, env: &[(&str, &str)]) -> (Proc, String) {
     (p, addr)
 }
 
-fn client(addr: &str, account: &str, region: &str) -> CloudTrailClient {
+pub(crate) fn client(addr: &str, account: &str, region: &str) -> CloudTrailClient {
     let (k, s) = key(account);
     CloudTrailClient::new(&format!("http://{addr}"), region, &k, &s)
 }
 
-fn rt() -> tokio::runtime::Runtime {
+pub(crate) fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
 }
 
-fn call(c: &CloudTrailClient, op: &str, input: Value) -> Value {
+pub(crate) fn call(c: &CloudTrailClient, op: &str, input: Value) -> Value {
     let reply = rt().block_on(c.call(op, &input)).unwrap();
     assert_eq!(reply.status, 200, "{op}: {}", reply.body);
     reply.body
 }
 
-fn record(account: &str, region: &str, id: &str, read_only: bool) -> String {
+pub(crate) fn record(account: &str, region: &str, id: &str, read_only: bool) -> String {
     json!({
         "eventVersion": "1.08",
         "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": format!("arn:aws:iam::{account}:user/alice"),
@@ -111,22 +111,22 @@ fn record(account: &str, region: &str, id: &str, read_only: bool) -> String {
     .to_string()
 }
 
-fn uuid() -> String {
+pub(crate) fn uuid() -> String {
     let h = format!("{:032x}", rand::rng().random::<u128>());
     format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
 }
 
 /// One delivered log file: its key and the event ids it holds, in order.
 #[derive(Debug)]
-struct Delivered {
-    key: String,
-    ids: Vec<String>,
-    records: Vec<Value>,
+pub(crate) struct Delivered {
+    pub key: String,
+    pub ids: Vec<String>,
+    pub records: Vec<Value>,
 }
 
-/// Every log file in the trail bucket, checked to be one gzip member of `{"Records":[...]}`
-/// with CloudTrail's object headers.
-fn delivered(data: &Path) -> Vec<Delivered> {
+/// Every log file in the trail bucket (digests aside), checked to be one gzip member of
+/// `{"Records":[...]}` with CloudTrail's object headers.
+pub(crate) fn delivered(data: &Path) -> Vec<Delivered> {
     let buckets = LocalBuckets::open(&data.join("buckets")).unwrap();
     let mut out = Vec::new();
     let mut after = None;
@@ -142,7 +142,7 @@ fn delivered(data: &Path) -> Vec<Delivered> {
                 },
             )
             .unwrap();
-        for o in &page.objects {
+        for o in page.objects.iter().filter(|o| !o.key.contains("/CloudTrail-Digest/")) {
             let obj = buckets.get_object(BUCKET, &o.key, None).unwrap();
             assert_eq!(obj.info.content_type.as_deref(), Some("application/json"), "{}", o.key);
             assert_eq!(obj.info.content_encoding.as_deref(), Some("gzip"), "{}", o.key);
@@ -172,7 +172,7 @@ fn delivered(data: &Path) -> Vec<Delivered> {
     }
 }
 
-fn create_trail(c: &CloudTrailClient, name: &str, extra: Value) -> String {
+pub(crate) fn create_trail(c: &CloudTrailClient, name: &str, extra: Value) -> String {
     let mut input = json!({"Name": name, "S3BucketName": BUCKET});
     for (k, v) in extra.as_object().unwrap() {
         input[k] = v.clone();
@@ -350,7 +350,7 @@ fn organization_multi_region_and_single_region_trails_write_their_folders() {
     assert!(p.sigterm().success());
 }
 
-fn status(c: &CloudTrailClient, name: &str) -> Value {
+pub(crate) fn status(c: &CloudTrailClient, name: &str) -> Value {
     call(c, "GetTrailStatus", json!({"Name": name}))
 }
 

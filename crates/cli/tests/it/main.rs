@@ -4,6 +4,7 @@ mod api;
 mod cli;
 mod crash;
 mod delivery;
+mod digests;
 mod export;
 mod import;
 mod ingest;

@@ -543,6 +543,12 @@ fn get_trail_status(call: &Call<'_>, input: &Input<'_>) -> Result<Done, ApiError
         if let Some(e) = d.latest_error {
             body["LatestDeliveryError"] = json!(e);
         }
+        if let Some(ms) = d.latest_digest_delivery_ms {
+            body["LatestDigestDeliveryTime"] = secs(ms);
+        }
+        if let Some(e) = d.latest_digest_error {
+            body["LatestDigestDeliveryError"] = json!(e);
+        }
     }
     Ok(done_with(call, &t, body))
 }

@@ -95,10 +95,18 @@ impl Selector {
     }
 }
 
-/// The selected events of a batch, grouped into files, in log order within each file.
+/// The records of one log file, in log order, and the span of their event times.
+pub struct FileRecords {
+    pub records: Vec<Arc<str>>,
+    /// Milliseconds since the epoch.
+    pub oldest_ms: i64,
+    pub newest_ms: i64,
+}
+
+/// The selected events of a batch, grouped into files.
 #[derive(Default)]
 pub struct Contents {
-    pub groups: BTreeMap<FileGroup, Vec<Arc<str>>>,
+    pub groups: BTreeMap<FileGroup, FileRecords>,
     pub events: usize,
     pub bytes: usize,
 }
@@ -107,7 +115,15 @@ impl Contents {
     pub fn push(&mut self, group: FileGroup, record: &EventRecord) {
         self.events += 1;
         self.bytes += record.json().len() + 1;
-        self.groups.entry(group).or_default().push(record.json_arc().clone());
+        let t = record.index().event_time.millis();
+        let file = self.groups.entry(group).or_insert_with(|| FileRecords {
+            records: Vec::new(),
+            oldest_ms: t,
+            newest_ms: t,
+        });
+        file.oldest_ms = file.oldest_ms.min(t);
+        file.newest_ms = file.newest_ms.max(t);
+        file.records.push(record.json_arc().clone());
     }
 
     pub fn is_empty(&self) -> bool {
@@ -115,10 +131,15 @@ impl Contents {
     }
 }
 
-/// One log file, ready to write.
+/// One log file, ready to write, with what a digest file says of it.
 pub struct LogFile {
+    pub group: FileGroup,
     pub key: String,
     pub body: bytes::Bytes,
+    /// Lower-case hex SHA-256 of the uncompressed file (a digest's `hashValue`).
+    pub sha256: String,
+    pub oldest_ms: i64,
+    pub newest_ms: i64,
 }
 
 /// `[prefix/]AWSLogs/[o-id/]<account>/<folder>/<region>/YYYY/MM/DD/<account>_<folder>_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz`
@@ -171,7 +192,7 @@ fn unique_string(plan: &Plan, group: &FileGroup) -> String {
 
 /// Builds (and gzips) the files of a batch; files are compressed on up to `threads` threads.
 pub fn build(plan: &Plan, contents: &Contents, gzip_level: u32, threads: usize) -> std::io::Result<Vec<LogFile>> {
-    let groups: Vec<(&FileGroup, &Vec<Arc<str>>)> = contents.groups.iter().collect();
+    let groups: Vec<(&FileGroup, &FileRecords)> = contents.groups.iter().collect();
     let threads = threads.clamp(1, groups.len().max(1));
     if threads == 1 {
         return groups
@@ -201,7 +222,8 @@ pub fn build(plan: &Plan, contents: &Contents, gzip_level: u32, threads: usize) 
 }
 
 /// `{"Records":[...]}` with each record exactly as stored, as one gzip member.
-fn log_file(plan: &Plan, group: &FileGroup, records: &[Arc<str>], gzip_level: u32) -> std::io::Result<LogFile> {
+fn log_file(plan: &Plan, group: &FileGroup, file: &FileRecords, gzip_level: u32) -> std::io::Result<LogFile> {
+    let records = &file.records;
     // Assembled first and compressed in one call: one write per record costs more in the
     // encoder's per-call checksum and buffer copies than the compression itself at low levels.
     let raw_len: usize = records.iter().map(|r| r.len() + 1).sum::<usize>() + 16;
@@ -217,8 +239,12 @@ fn log_file(plan: &Plan, group: &FileGroup, records: &[Arc<str>], gzip_level: u3
     let mut gz = GzEncoder::new(Vec::with_capacity(raw_len / 5 + 64), Compression::new(gzip_level));
     gz.write_all(&raw)?;
     Ok(LogFile {
+        group: group.clone(),
         key: object_key(plan, group),
         body: gz.finish()?.into(),
+        sha256: cairn_integrity::digest::sha256_hex(&raw),
+        oldest_ms: file.oldest_ms,
+        newest_ms: file.newest_ms,
     })
 }
 

@@ -9,6 +9,7 @@ use cairn_model::trail::TrailConfig;
 use serde::{Deserialize, Serialize};
 
 use super::batch::{self, Contents, Plan, Selector};
+use super::digests::{Digests, Target};
 use super::{DeliveryStatus, Shared};
 use crate::buckets::ObjectMeta;
 
@@ -30,6 +31,8 @@ struct State {
     pending: Option<Plan>,
     #[serde(default)]
     status: DeliveryStatus,
+    #[serde(default)]
+    digests: Digests,
 }
 
 /// The event log cursor of a trail's delivery.
@@ -39,6 +42,10 @@ pub fn cursor_name(arn: &str) -> String {
 
 fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
+}
+
+fn now_secs() -> i64 {
+    jiff::Timestamp::now().as_second()
 }
 
 /// Removes the delivery state and cursor of trails that no longer exist.
@@ -97,6 +104,8 @@ struct Consumer {
     opened_at: Option<Instant>,
     last_commit: Instant,
     state: State,
+    /// Wait before the next attempt at writing digests.
+    digest_backoff: Duration,
 }
 
 impl Consumer {
@@ -123,6 +132,7 @@ impl Consumer {
             opened_at: None,
             last_commit: Instant::now(),
             state,
+            digest_backoff: Duration::ZERO,
         })
     }
 
@@ -133,6 +143,7 @@ impl Consumer {
             changes.borrow_and_update();
             durable.borrow_and_update();
             let Some(trail) = self.shared.trails.get(&self.arn) else {
+                self.final_digests_of_deleted_trail().await;
                 remove_state(&self.shared, &self.arn).await;
                 return;
             };
@@ -163,7 +174,15 @@ impl Consumer {
         // A batch planned before a crash (or still failing) goes first.
         if let Some(plan) = self.state.pending.clone() {
             if self.cursor.is_some_and(|c| plan.through <= c) {
-                // Delivered; the crash came between the cursor commit and saving the state.
+                // Delivered; the crash came between the cursor commit and saving the state, so
+                // the digest state lacks the batch's files: rebuild them (same bytes, same hashes).
+                if plan.trail.log_file_validation_enabled {
+                    let files = self.build(&plan, None).await?.0;
+                    let target = Target::of(&plan.trail, plan.org.as_ref());
+                    self.state
+                        .digests
+                        .record(&plan.trail.s3_bucket_name, &files, now_secs(), target);
+                }
                 self.state.pending = None;
                 self.save().await?;
             } else {
@@ -181,6 +200,9 @@ impl Consumer {
                 return Ok(Step::Again);
             }
             self.selector = Some(Arc::new(Selector::new(trail.clone(), self.shared.org.as_ref())));
+        }
+        if let Some(step) = self.digest_step(&trail).await? {
+            return Ok(step);
         }
         let logging = &trail.logging;
         let cursor = match self.cursor {
@@ -262,7 +284,151 @@ impl Consumer {
             None if self.position > cursor => Some(self.last_commit + IDLE_COMMIT),
             None => None,
         };
+        let digest_due = self
+            .state
+            .digests
+            .due_at(config.digest_interval.as_secs() as i64)
+            .map(|at| Instant::now() + Duration::from_secs(at.saturating_sub(now_secs()).max(0) as u64));
+        let deadline = match (deadline, digest_due) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         Ok(Step::Wait(deadline))
+    }
+
+    /// Opens and closes digest periods, and writes signed digests. Some(step) when it did
+    /// something.
+    async fn digest_step(&mut self, trail: &Arc<TrailConfig>) -> cairn_log::Result<Option<Step>> {
+        if !self.state.digests.writing.is_empty() {
+            self.write_digests().await?;
+            return Ok(Some(Step::Again));
+        }
+        let now = now_secs();
+        let target = Target::of(trail, self.shared.org.as_ref());
+        let wants = trail.log_file_validation_enabled && trail.logging.is_logging;
+        let digests = &mut self.state.digests;
+        if !digests.is_open() {
+            if !wants {
+                return Ok(None);
+            }
+            digests.open(now, target);
+            self.save().await?;
+            return Ok(Some(Step::Again));
+        }
+        // Digests follow the trail (a new bucket or prefix takes effect at the next digest).
+        digests.target = Some(target);
+        // A final digest once the last logged events are delivered: after StopLogging when the
+        // batch holding the events before it is out; at once when validation is turned off (the
+        // configuration change already closed the batch selected with validation on).
+        let logging = &trail.logging;
+        let stopped_and_delivered = !logging.is_logging
+            && self.carry.is_none()
+            && self.contents.is_empty()
+            && logging.logged_through().is_none_or(|t| self.position >= t);
+        let last = !trail.log_file_validation_enabled || stopped_and_delivered;
+        let interval = self.shared.config.digest_interval.as_secs().max(1) as i64;
+        let due = digests.due_at(interval).is_some_and(|at| now >= at);
+        if last || due {
+            self.close_digests(now, last).await?;
+            return Ok(Some(Step::Again));
+        }
+        Ok(None)
+    }
+
+    /// Signs the open period's digests, stores them, then writes them.
+    async fn close_digests(&mut self, now: i64, last: bool) -> cairn_log::Result<()> {
+        let before = self.state.digests.clone();
+        let keys = self.shared.keys.clone();
+        let mut next = before.clone();
+        let signed = tokio::task::spawn_blocking(move || next.close(now, last, &keys).map(|_| next))
+            .await
+            .map_err(|e| cairn_log::Error::Unavailable(format!("signing digests: {e}")))?
+            .map_err(|e| cairn_log::Error::Unavailable(format!("signing digests: {e}")))?;
+        self.state.digests = signed;
+        if let Err(e) = self.save().await {
+            // Unsaved digests must not be written: after a crash the period would be signed
+            // again differently, leaving these outside the chain.
+            self.state.digests = before;
+            return Err(e);
+        }
+        self.write_digests().await
+    }
+
+    /// Writes the stored, signed digests (the same bytes on every attempt). On failure, records
+    /// the error for GetTrailStatus and waits before the caller tries again.
+    async fn write_digests(&mut self) -> cairn_log::Result<()> {
+        let pending = self.state.digests.writing.clone();
+        let mut failure = None;
+        for d in &pending {
+            let mut gz =
+                flate2::write::GzEncoder::new(Vec::with_capacity(d.json.len() / 4), flate2::Compression::new(6));
+            let body = std::io::Write::write_all(&mut gz, d.json.as_bytes())
+                .and_then(|()| gz.finish())
+                .map_err(|e| cairn_log::Error::Unavailable(format!("compressing a digest: {e}")))?;
+            let meta = ObjectMeta {
+                content_type: Some("application/json".into()),
+                content_encoding: Some("gzip".into()),
+                user: [
+                    ("signature", d.signature.as_str()),
+                    ("signature-algorithm", cairn_integrity::digest::SIGNATURE_ALGORITHM),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            };
+            if let Err(e) = self.shared.sink.put(&d.bucket, &d.key, body.into(), meta).await {
+                failure = Some(e.0);
+                break;
+            }
+        }
+        let now = now_ms();
+        let status = &mut self.state.status;
+        status.latest_digest_attempt_ms = Some(now);
+        match failure {
+            None => {
+                status.latest_digest_delivery_ms = Some(now);
+                status.latest_digest_success_ms = Some(now);
+                status.latest_digest_error = None;
+                self.state.digests.writing.clear();
+                self.digest_backoff = Duration::ZERO;
+                self.save().await?;
+                self.shared.statuses.set(&self.arn, self.state.status.clone());
+                metrics::counter!("cairn_trail_digests_delivered_total").increment(pending.len() as u64);
+                tracing::debug!(trail = %self.arn, digests = pending.len(), "digests delivered");
+            }
+            Some(error) => {
+                status.latest_digest_error = Some(error.clone());
+                self.shared.statuses.set(&self.arn, self.state.status.clone());
+                if let Err(e) = self.save().await {
+                    tracing::warn!(trail = %self.arn, error = %e, "cannot save the digest delivery status");
+                }
+                metrics::counter!("cairn_trail_digest_failures_total").increment(1);
+                let max = self.shared.config.max_backoff;
+                self.digest_backoff = (self.digest_backoff * 2).clamp(Duration::from_secs(1).min(max), max);
+                tracing::warn!(trail = %self.arn, %error, retry_in = ?self.digest_backoff, "digest delivery failed");
+                tokio::time::sleep(self.digest_backoff).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// A deleted trail's last digests (CloudTrail writes a final digest at DeleteTrail): a few
+    /// attempts, then the state goes with the trail.
+    async fn final_digests_of_deleted_trail(&mut self) {
+        if self.state.digests.is_open()
+            && let Err(e) = self.close_digests(now_secs(), true).await
+        {
+            tracing::warn!(trail = %self.arn, error = %e, "cannot sign the final digests of a deleted trail");
+            return;
+        }
+        for _ in 0..3 {
+            if self.state.digests.writing.is_empty() {
+                return;
+            }
+            if let Err(e) = self.write_digests().await {
+                tracing::warn!(trail = %self.arn, error = %e, "cannot write the final digests of a deleted trail");
+            }
+        }
     }
 
     async fn commit(&mut self, through: u64) -> cairn_log::Result<()> {
@@ -329,21 +495,28 @@ impl Consumer {
 
     /// Writes every file of `plan` (retrying with backoff while the destination fails), then
     /// moves the cursor past it. Returns early, leaving the plan pending, if the trail is deleted.
-    async fn deliver(&mut self, plan: Plan, contents: Option<Contents>) -> cairn_log::Result<()> {
+    /// The log files of `plan` (its events re-read from the log unless given) and their count of
+    /// events.
+    async fn build(&self, plan: &Plan, contents: Option<Contents>) -> cairn_log::Result<(Vec<batch::LogFile>, usize)> {
         let contents = match contents {
             Some(c) => c,
-            None => self.reread(&plan).await?,
+            None => self.reread(plan).await?,
         };
         let events = contents.events;
-        let config = self.shared.config.clone();
+        let level = self.shared.config.gzip_level;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let build_plan = plan.clone();
+        let plan = plan.clone();
+        let files = tokio::task::spawn_blocking(move || batch::build(&plan, &contents, level, threads))
+            .await
+            .map_err(|e| cairn_log::Error::Unavailable(format!("building log files: {e}")))?
+            .map_err(|e| cairn_log::Error::Unavailable(format!("building log files: {e}")))?;
+        Ok((files, events))
+    }
+
+    async fn deliver(&mut self, plan: Plan, contents: Option<Contents>) -> cairn_log::Result<()> {
         let started = Instant::now();
-        let files =
-            tokio::task::spawn_blocking(move || batch::build(&build_plan, &contents, config.gzip_level, threads))
-                .await
-                .map_err(|e| cairn_log::Error::Unavailable(format!("building log files: {e}")))?
-                .map_err(|e| cairn_log::Error::Unavailable(format!("building log files: {e}")))?;
+        let (files, events) = self.build(&plan, contents).await?;
+        let config = self.shared.config.clone();
         let mut written = vec![false; files.len()];
         let mut backoff = Duration::from_secs(1).min(config.max_backoff);
         loop {
@@ -379,6 +552,11 @@ impl Consumer {
                     status.latest_error = None;
                     status.delivered_events += events as u64;
                     status.delivered_files += files.len() as u64;
+                    if plan.trail.log_file_validation_enabled {
+                        let target = Target::of(&plan.trail, plan.org.as_ref());
+                        let bucket = &plan.trail.s3_bucket_name;
+                        self.state.digests.record(bucket, &files, now.div_euclid(1000), target);
+                    }
                     // Cursor first: a crash before the state is saved replays nothing (the
                     // pending plan ends at or below the cursor and is dropped on reload).
                     self.commit(plan.through).await?;

@@ -4,6 +4,8 @@
 //! ```text
 //! event log ──read_after(cursor)──► select (selectors, accounts, regions, logging periods)
 //!     ──► batch (interval or size cap) ──► plan stored ──► gzip files PUT ──► cursor committed
+//!                                                                   │
+//!            (log file validation) files recorded ──► every period: digests signed, stored, PUT
 //! ```
 //!
 //! Exactly once: a batch's plan (its stretch of the log, delivery time and the trail as it was)
@@ -13,6 +15,7 @@
 
 mod batch;
 mod consumer;
+mod digests;
 mod sink;
 
 use std::collections::HashMap;
@@ -41,6 +44,9 @@ pub struct DeliveryConfig {
     pub max_backoff: Duration,
     /// A batch that has failed for this long is given up (CloudTrail: 30 days).
     pub retry_limit: Duration,
+    /// A trail with log file validation signs a digest of its log files this often (CloudTrail:
+    /// hourly).
+    pub digest_interval: Duration,
 }
 
 impl Default for DeliveryConfig {
@@ -51,6 +57,7 @@ impl Default for DeliveryConfig {
             gzip_level: 6,
             max_backoff: Duration::from_secs(300),
             retry_limit: Duration::from_secs(30 * 24 * 3600),
+            digest_interval: Duration::from_secs(3600),
         }
     }
 }
@@ -69,6 +76,15 @@ pub struct DeliveryStatus {
     /// The error of the latest attempt; cleared by a successful one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latest_error: Option<String>,
+    /// The same for digest files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_digest_delivery_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_digest_attempt_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_digest_success_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_digest_error: Option<String>,
     /// Events and files delivered since the trail was created.
     #[serde(default)]
     pub delivered_events: u64,
@@ -102,6 +118,8 @@ pub(crate) struct Shared {
     org: Option<OrgScope>,
     config: DeliveryConfig,
     statuses: Statuses,
+    /// Digest signing keys.
+    keys: Arc<cairn_integrity::KeyRing>,
 }
 
 /// Starts and follows one consumer per trail until the returned handle is dropped or aborted.
@@ -112,6 +130,7 @@ pub fn spawn(
     org: Option<OrgScope>,
     config: DeliveryConfig,
     statuses: Statuses,
+    keys: Arc<cairn_integrity::KeyRing>,
 ) -> tokio::task::JoinHandle<()> {
     let shared = Arc::new(Shared {
         log,
@@ -120,6 +139,7 @@ pub fn spawn(
         org,
         config,
         statuses,
+        keys,
     });
     tokio::spawn(supervise(shared))
 }
