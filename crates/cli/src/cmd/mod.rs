@@ -10,6 +10,7 @@ pub mod lookup;
 pub mod serve;
 pub mod test_put_object;
 pub mod test_writer;
+pub mod validate_logs;
 pub mod verify;
 
 use anyhow::{Context, bail};

@@ -9,6 +9,7 @@ mod export;
 mod import;
 mod ingest;
 mod serve;
+mod validate_logs;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

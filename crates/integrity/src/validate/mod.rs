@@ -67,10 +67,11 @@ pub trait KeySource: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Freshness {
     /// When the trail last delivered digests (GetTrailStatus `LatestDigestDeliveryTime`),
-    /// seconds. A digest of this chain ending no earlier than `latest_delivery - slack_secs`
-    /// must exist, unless that is outside the requested range.
+    /// seconds. A digest of this chain ending no earlier than `latest_delivery - slack` must
+    /// exist, unless that is outside the requested range.
     pub latest_delivery: i64,
-    /// Allowance for the time between a digest's end and its delivery.
+    /// Allowance for the time between a digest's end and its delivery; the slack used is at
+    /// most half the digest period (at least 2 s).
     pub slack_secs: i64,
     /// The key of this chain's newest delivered digest, when the caller knows it exactly (read
     /// from the server's state): then that key must exist.
@@ -243,6 +244,7 @@ pub fn run(req: &Request, store: &dyn Store, keys: &dyn KeySource, sink: &mut dy
                 referenced: HashSet::new(),
                 span: None,
                 prefetch: (2 * workers + 2).min(64),
+                listed_period: None,
             };
             let _ = walker.walk();
             pool.close();
@@ -397,6 +399,13 @@ impl Printer<'_> {
     }
 }
 
+/// The median of positive values.
+fn median(mut v: Vec<i64>) -> Option<i64> {
+    v.retain(|p| *p > 0);
+    v.sort_unstable();
+    v.get(v.len() / 2).copied()
+}
+
 /// The walk stopped: the printer is gone or was told why.
 struct Stop;
 
@@ -427,6 +436,8 @@ struct Walker<'a, 'p> {
     span: Option<(i64, i64)>,
     /// How many digests to fetch ahead.
     prefetch: usize,
+    /// The median spacing of the listed digests' dates (a period estimate before any is read).
+    listed_period: Option<i64>,
 }
 
 impl<'a> Walker<'a, '_> {
@@ -450,9 +461,7 @@ impl<'a> Walker<'a, '_> {
         if let Some(p) = self.req.digest_period_secs.filter(|p| *p > 0) {
             return p;
         }
-        let mut p = self.periods.clone();
-        p.sort_unstable();
-        p.get(p.len() / 2).copied().filter(|p| *p > 0).unwrap_or(3600)
+        median(self.periods.clone()).or(self.listed_period).unwrap_or(3600)
     }
 
     /// The trail's digest keys in `bucket` dated within `[start, end + 1h]`, ascending (the aws
@@ -545,6 +554,11 @@ impl<'a> Walker<'a, '_> {
         let req = self.req;
         let mut bucket = req.bucket.clone();
         let mut stack = self.list_digests(&bucket)?;
+        let dates: Vec<i64> = stack
+            .iter()
+            .filter_map(|k| names::parse_key_date(names::key_date(k)))
+            .collect();
+        self.listed_period = median(dates.windows(2).map(|w| w[1] - w[0]).collect());
         if req.strict {
             self.freshness(&bucket, &stack)?;
         }
@@ -786,11 +800,13 @@ impl<'a> Walker<'a, '_> {
             return Ok(());
         }
         let latest = f.latest_delivery;
-        let expected = latest - f.slack_secs.max(0);
+        let period = self.period();
+        // Short periods get a short allowance (a deletion must still show).
+        let slack = f.slack_secs.min((period / 2).max(2)).max(0);
+        let expected = latest - slack;
         if latest < lo || expected > hi || newest.is_some_and(|n| n >= expected) {
             return Ok(());
         }
-        let period = self.period();
         let note = format!(
             "newest digests deleted: the trail delivered digests until {}",
             iso_seconds(latest)

@@ -188,6 +188,23 @@ impl LocalBuckets {
         })
     }
 
+    /// Opens an existing store for reading alongside its owner (a running server): nothing is
+    /// created or cleaned up.
+    pub fn open_existing(root: &Path) -> io::Result<LocalBuckets> {
+        if !root.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{} is not a bucket store", root.display()),
+            ));
+        }
+        Ok(LocalBuckets {
+            inner: Arc::new(Inner {
+                root: root.to_path_buf(),
+                lock: RwLock::new(()),
+            }),
+        })
+    }
+
     pub fn root(&self) -> &Path {
         &self.inner.root
     }
