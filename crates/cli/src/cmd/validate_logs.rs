@@ -608,6 +608,10 @@ impl Store for RemoteStore {
                 let meta = meta.map_err(remote_error)?;
                 let key = meta.location.as_ref();
                 if !key.starts_with(prefix) {
+                    // Ascending: past the prefix's keys, nothing more to see.
+                    if key > prefix {
+                        break;
+                    }
                     continue;
                 }
                 if visit(key).is_break() {
