@@ -178,10 +178,9 @@ impl Consumer {
                 // the digest state lacks the batch's files: rebuild them (same bytes, same hashes).
                 if plan.trail.log_file_validation_enabled {
                     let files = self.build(&plan, None).await?.0;
-                    let target = Target::of(&plan.trail, plan.org.as_ref());
                     self.state
                         .digests
-                        .record(&plan.trail.s3_bucket_name, &files, now_secs(), target);
+                        .record(&files, now_secs(), &plan.trail, plan.org.as_ref());
                 }
                 self.state.pending = None;
                 self.save().await?;
@@ -311,20 +310,19 @@ impl Consumer {
             if !wants {
                 return Ok(None);
             }
-            digests.open(now, target);
+            digests.open(now, target, trail.logging.not_logged.len());
             self.save().await?;
             return Ok(Some(Step::Again));
         }
         // Digests follow the trail (a new bucket or prefix takes effect at the next digest).
         digests.target = Some(target);
-        // A final digest once the last logged events are delivered: after StopLogging when the
-        // batch holding the events before it is out; at once when validation is turned off (the
-        // configuration change already closed the batch selected with validation on).
-        let logging = &trail.logging;
-        let stopped_and_delivered = !logging.is_logging
-            && self.carry.is_none()
-            && self.contents.is_empty()
-            && logging.logged_through().is_none_or(|t| self.position >= t);
+        // A final digest once the last logged events are delivered: after StopLogging (even one
+        // already followed by StartLogging) when the batch holding the events before it is out;
+        // at once when validation is turned off (the configuration change already closed the
+        // batch selected with validation on).
+        let stopped_and_delivered = digests
+            .stopped_after(&trail.logging)
+            .is_some_and(|t| self.carry.is_none() && self.contents.is_empty() && self.position >= t);
         let last = !trail.log_file_validation_enabled || stopped_and_delivered;
         let interval = self.shared.config.digest_interval.as_secs().max(1) as i64;
         let due = digests.due_at(interval).is_some_and(|at| now >= at);
@@ -386,7 +384,11 @@ impl Consumer {
         status.latest_digest_attempt_ms = Some(now);
         match failure {
             None => {
-                status.latest_digest_delivery_ms = Some(now);
+                // The newest digest's end time rather than the clock: a validator can then tell
+                // exactly which digest must exist (deleting the newest ones shows).
+                if let Some(end) = pending.iter().map(|d| d.end_secs).max() {
+                    status.latest_digest_delivery_ms = Some(end * 1000);
+                }
                 status.latest_digest_success_ms = Some(now);
                 status.latest_digest_error = None;
                 self.state.digests.writing.clear();
@@ -553,9 +555,8 @@ impl Consumer {
                     status.delivered_events += events as u64;
                     status.delivered_files += files.len() as u64;
                     if plan.trail.log_file_validation_enabled {
-                        let target = Target::of(&plan.trail, plan.org.as_ref());
-                        let bucket = &plan.trail.s3_bucket_name;
-                        self.state.digests.record(bucket, &files, now.div_euclid(1000), target);
+                        let at = now.div_euclid(1000);
+                        self.state.digests.record(&files, at, &plan.trail, plan.org.as_ref());
                     }
                     // Cursor first: a crash before the state is saved replays nothing (the
                     // pending plan ends at or below the cursor and is dropped on reload).

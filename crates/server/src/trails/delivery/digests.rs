@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cairn_integrity::KeyRing;
 use cairn_integrity::digest::{self, DigestFile, HASH_ALGORITHM, LogFileEntry, iso_seconds};
-use cairn_model::trail::TrailConfig;
+use cairn_model::trail::{LoggingState, TrailConfig};
 use serde::{Deserialize, Serialize};
 
 use super::batch::{LogFile, OrgScope};
@@ -66,6 +66,8 @@ pub struct Link {
 pub struct PendingDigest {
     pub bucket: String,
     pub key: String,
+    /// Its `digestEndTime` (seconds), the time in its key.
+    pub end_secs: i64,
     pub json: String,
     pub signature: String,
 }
@@ -79,6 +81,11 @@ pub struct Digests {
     pub period_start: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<Target>,
+    /// How many logging periods the trail had begun when this digest period opened: one more
+    /// means StopLogging and StartLogging came since, which ends the chains even when the
+    /// consumer never saw the trail stopped.
+    #[serde(default)]
+    pub logging_periods: usize,
     /// Log files delivered in the open period, by chain (`<account>/<region>`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub files: BTreeMap<String, Vec<LogFileEntry>>,
@@ -103,16 +110,27 @@ impl Digests {
     }
 
     /// Starts a period at `now` unless one is open.
-    pub fn open(&mut self, now_secs: i64, target: Target) {
+    pub fn open(&mut self, now_secs: i64, target: Target, logging_periods: usize) {
         if self.period_start.is_none() {
             self.period_start = Some(now_secs);
+            self.logging_periods = logging_periods;
         }
         self.target.get_or_insert(target);
     }
 
+    /// The log position after which the trail stopped logging since this digest period opened,
+    /// if it did: the final digest waits until delivery has passed it.
+    pub fn stopped_after(&self, logging: &LoggingState) -> Option<u64> {
+        if !logging.is_logging {
+            return logging.logged_through();
+        }
+        logging.not_logged.get(self.logging_periods).map(|&(after, _)| after)
+    }
+
     /// Records the CloudTrail log files of a delivered batch (insight files have no digests).
-    pub fn record(&mut self, bucket: &str, files: &[LogFile], now_secs: i64, target: Target) {
-        self.open(now_secs, target);
+    pub fn record(&mut self, files: &[LogFile], now_secs: i64, trail: &TrailConfig, org: Option<&OrgScope>) {
+        self.open(now_secs, Target::of(trail, org), trail.logging.not_logged.len());
+        let bucket = &trail.s3_bucket_name;
         for f in files.iter().filter(|f| f.group.folder == Folder::CloudTrail) {
             self.files
                 .entry(chain_id(&f.group.account, &f.group.region))
@@ -198,6 +216,7 @@ impl Digests {
             next.writing.push(PendingDigest {
                 bucket: target.bucket.clone(),
                 key,
+                end_secs: end,
                 json,
                 signature: signed.signature_hex,
             });
@@ -248,11 +267,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let keys = KeyRing::open(dir.path(), 30 * 86_400, 3600).unwrap();
         let mut d = Digests::default();
-        d.open(1_000, target());
-        d.record("logs", &[file("eu-west-1", 1), file("us-east-1", 2)], 1_010, target());
+        let trail = TrailConfig {
+            s3_key_prefix: Some("p".into()),
+            ..TrailConfig::new("main", "111122223333", "us-east-1", "logs", 0)
+        };
+        d.open(1_000, target(), 1);
+        d.record(&[file("eu-west-1", 1), file("us-east-1", 2)], 1_010, &trail, None);
         let mut insight = file("eu-west-1", 3);
         insight.group.folder = Folder::Insight;
-        d.record("logs", &[insight], 1_020, target());
+        d.record(&[insight], 1_020, &trail, None);
         d.close(1_060, false, &keys).unwrap();
         assert_eq!(d.period_start, Some(1_060));
         let first: Vec<DigestFile> = d.writing.drain(..).map(|p| parse(&p)).collect();
@@ -310,7 +333,7 @@ mod tests {
         assert!(!d.is_open());
         let last: Vec<DigestFile> = d.writing.drain(..).map(|p| parse(&p)).collect();
         assert!(last.iter().all(|f| f.digest_end_time == iso_seconds(1_121)));
-        d.open(1_121, target());
+        d.open(1_121, target(), 2);
         d.close(1_121, false, &keys).unwrap();
         let restarted: Vec<DigestFile> = d.writing.drain(..).map(|p| parse(&p)).collect();
         assert_eq!(restarted.len(), 1, "only the home region starts again: {restarted:?}");

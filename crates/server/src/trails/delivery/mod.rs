@@ -76,7 +76,9 @@ pub struct DeliveryStatus {
     /// The error of the latest attempt; cleared by a successful one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latest_error: Option<String>,
-    /// The same for digest files.
+    /// The same for digest files. The delivery time is the newest written digest's end time (the
+    /// time in its key), which is within moments of its delivery and tells a validator exactly
+    /// which digest must exist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latest_digest_delivery_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
