@@ -1,5 +1,6 @@
-//! `cairn test-put-object` (hidden): places buckets and objects in the local bucket store of a data
-//! directory, as a trail would, so end-to-end tests of the S3 facade have something to read.
+//! `cairn test-put-object` (hidden): places (or removes) buckets' objects in the local bucket store
+//! of a data directory, as a trail would, so end-to-end tests of the S3 facade have something to
+//! read, and tests of validate-logs can tamper with what a trail wrote (the S3 API cannot).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -25,6 +26,9 @@ pub struct Args {
     key: Option<String>,
     #[arg(long, requires = "key")]
     file: Option<PathBuf>,
+    /// Remove --key instead of writing it.
+    #[arg(long, requires = "key", conflicts_with = "file")]
+    delete: bool,
     #[arg(long)]
     content_type: Option<String>,
     #[arg(long)]
@@ -35,12 +39,23 @@ pub struct Args {
 }
 
 pub fn run(settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
-    let buckets = LocalBuckets::open(&settings.data_dir.join("buckets"))?;
+    let root = settings.data_dir.join("buckets");
+    // `open` tidies the store, which must not happen under a running server.
+    let buckets = if args.create_bucket {
+        LocalBuckets::open(&root)?
+    } else {
+        LocalBuckets::open_existing(&root)?
+    };
     if args.create_bucket {
         match buckets.create_bucket(&args.bucket, &args.account, &args.region) {
             Ok(_) | Err(BucketError::BucketAlreadyOwnedByYou) => {}
             Err(e) => return Err(e).context("creating the bucket"),
         }
+    }
+    if let (true, Some(key)) = (args.delete, &args.key) {
+        buckets
+            .delete_object(&args.bucket, key)
+            .context("deleting the object")?;
     }
     if let (Some(key), Some(file)) = (&args.key, &args.file) {
         let body = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;

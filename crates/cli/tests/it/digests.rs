@@ -228,6 +228,20 @@ fn wait_digested(data: &Path, c: &CloudTrailClient, trail: &str, after_ms: i64, 
     });
 }
 
+/// The number of digests once none has come for longer than two digest intervals.
+fn settled_digest_count(data: &Path) -> usize {
+    let mut count = digests(data).len();
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(2500));
+        let now = digests(data).len();
+        if now == count {
+            return count;
+        }
+        count = now;
+    }
+    panic!("digests keep coming");
+}
+
 fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
@@ -376,15 +390,7 @@ fn stop_start_validation_off_and_on_and_key_rotation_start_new_chains() {
     );
     wait_digested(&data, &alpha, "toggled", t, &none);
     // The final digest may follow a periodic one of the same second: wait until none come.
-    let mut off = digests(&data).len();
-    loop {
-        std::thread::sleep(Duration::from_millis(2500));
-        let now = digests(&data).len();
-        if now == off {
-            break;
-        }
-        off = now;
-    }
+    let off = settled_digest_count(&data);
     let before_off: HashSet<String> = delivered(&data).into_iter().map(|f| f.key).collect();
     let ids = ingest();
     let unnamed: HashSet<String> = wait_for("delivery with validation off", Duration::from_secs(30), || {
@@ -410,6 +416,14 @@ fn stop_start_validation_off_and_on_and_key_rotation_start_new_chains() {
     ingest();
     wait_digested(&data, &alpha, "toggled", t, &unnamed);
     let chains = check_store(&data, &addr, &unnamed);
+    // DeleteTrail: a last digest names what the chain had not yet covered, ending it.
+    let before = digests(&data).len();
+    call(&alpha, "DeleteTrail", json!({"Name": "toggled"}));
+    wait_for("the deleted trail's final digest", Duration::from_secs(30), || {
+        (digests(&data).len() > before).then_some(())
+    });
+    // ...and then no more (a periodic one may have come just before).
+    assert!(settled_digest_count(&data) > before);
     assert!(p.sigterm().success());
     let home = &chains["us-east-1"];
     assert_eq!(home.len(), 3, "stop/start and validation off/on each start a chain");

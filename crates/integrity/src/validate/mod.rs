@@ -242,7 +242,7 @@ pub fn run(req: &Request, store: &dyn Store, keys: &dyn KeySource, sink: &mut dy
                 inflight: HashMap::new(),
                 periods: Vec::new(),
                 referenced: HashSet::new(),
-                span: None,
+                spans: Vec::new(),
                 prefetch: (2 * workers + 2).min(64),
                 listed_period: None,
             };
@@ -432,8 +432,11 @@ struct Walker<'a, 'p> {
     periods: Vec<i64>,
     /// Strict: log files the digests read list.
     referenced: HashSet<String>,
-    /// Strict: earliest and latest start of the valid digests.
-    span: Option<(i64, i64)>,
+    /// Strict: earliest and latest start of each run of digests of one chain (newest run
+    /// first). A chain restart ends a run: log files between runs (validation off, logging
+    /// stopped) are not expected in any digest. A missing digest does not: the files it listed
+    /// are reported as vouched for by none.
+    spans: Vec<(i64, i64)>,
     /// How many digests to fetch ahead.
     prefetch: usize,
     /// The median spacing of the listed digests' dates (a period estimate before any is read).
@@ -569,6 +572,8 @@ impl<'a> Walker<'a, '_> {
         // invalid), so the next one found tells how many are gone in between.
         let mut unreadable_end: Option<i64> = None;
         let mut by_pointer = false;
+        // Whether the next valid digest belongs to the run of the last one.
+        let mut same_run = false;
         while let Some(k) = key.take() {
             if req.start > last_start {
                 break;
@@ -590,12 +595,14 @@ impl<'a> Walker<'a, '_> {
             match loaded {
                 Loaded::Fatal(_) => unreachable!("returned above"),
                 Loaded::NotFound => {
+                    same_run = true;
                     self.invalid_digest(&bucket, &k, check::NOT_FOUND)?;
                     unreadable_end = this_end;
                     key = Self::next_listed(&mut stack, &k);
                     by_pointer = false;
                 }
                 Loaded::Invalid(reason, parsed) => {
+                    same_run = true;
                     if let Some(p) = parsed {
                         self.note_references(&p);
                     }
@@ -608,10 +615,11 @@ impl<'a> Walker<'a, '_> {
                     last_start = parsed.start;
                     self.periods.push(parsed.end - parsed.start);
                     self.note_references(&parsed);
-                    self.span = Some(match self.span {
-                        None => (parsed.start, parsed.start),
-                        Some((lo, hi)) => (lo.min(parsed.start), hi.max(parsed.start)),
-                    });
+                    match self.spans.last_mut() {
+                        // Reached from the newer digest of the run.
+                        Some(run) if same_run => run.0 = run.0.min(parsed.start),
+                        _ => self.spans.push((parsed.start, parsed.start)),
+                    }
                     let logs = parsed
                         .logs
                         .iter()
@@ -637,6 +645,7 @@ impl<'a> Walker<'a, '_> {
                         None => {
                             // The start of a chain: on to the next older listed digest, and a
                             // gap message if there is one.
+                            same_run = false;
                             self.finish(p, None)?;
                             key = Self::next_listed(&mut stack, &k);
                             by_pointer = false;
@@ -650,6 +659,7 @@ impl<'a> Walker<'a, '_> {
                             }
                         }
                         Some(pb) => {
+                            same_run = true;
                             pending = Some(p);
                             key = prev_object;
                             by_pointer = true;
@@ -824,9 +834,15 @@ impl<'a> Walker<'a, '_> {
     /// kept that no digest lists.
     fn unreferenced(&self) -> Result<(), Stop> {
         let req = self.req;
-        let Some((lo, hi)) = self.span else {
+        let (Some(lo), Some(hi)) = (
+            self.spans.iter().map(|s| s.0).min(),
+            self.spans.iter().map(|s| s.1).max(),
+        ) else {
             return Ok(());
         };
+        // A file's key names the minute its batch closed: only a minute wholly inside a run is
+        // sure to have been delivered while that run's digests were kept.
+        let inside_a_run = |minute: i64| self.spans.iter().any(|&(lo, hi)| minute >= lo && minute + 60 <= hi);
         let base = names::log_list_prefix(req);
         let start_after = format!("{base}{}", names::day_folder(lo));
         let stop = format!("{base}{}", names::day_folder(hi + 86_400));
@@ -836,8 +852,7 @@ impl<'a> Walker<'a, '_> {
                 return ControlFlow::Break(());
             }
             if let Some(minute) = names::log_file_minute(req, k)
-                && minute >= lo
-                && minute + 60 <= hi
+                && inside_a_run(minute)
                 && !self.referenced.contains(k)
             {
                 found.push(k.to_string());

@@ -779,3 +779,28 @@ impl From<BTreeMap<(String, String), Object>> for Mem {
         Mem(Mutex::new(m))
     }
 }
+
+#[test]
+fn log_files_between_two_chains_are_not_expected_in_any_digest() {
+    // Validation was off (or logging stopped) between the chains: a file delivered then is named
+    // by no digest, and strict mode must not call it injected. One inside a chain still is.
+    let f = build(Build {
+        restart_at: Some(3),
+        ..Build::default()
+    });
+    let gap_file = log_key(T0 + 3 * HOUR + 120, 90);
+    let injected = log_key(T0 + HOUR + 120, 91);
+    let body = f.store.with(&f.logs[0][0], |o| o.body.clone());
+    f.store.put(&gap_file, body.clone(), &[]);
+    let out = validate(&f, true);
+    assert_eq!(out.stderr.matches("INVALID").count(), 0, "{}", out.stderr);
+    assert_eq!(out.summary.exit_code(), 0);
+    f.store.put(&injected, body, &[]);
+    let out = validate(&f, true);
+    assert!(
+        out.stderr
+            .contains(&log_line(&injected, "not referenced by any digest file"))
+    );
+    assert!(!out.stderr.contains(&gap_file));
+    assert_eq!(out.summary.exit_code(), 1);
+}
