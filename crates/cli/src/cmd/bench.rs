@@ -29,8 +29,8 @@ pub struct Args {
     /// Where the benchmark writes (a fresh temporary directory by default; removed afterwards).
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
-    /// Run only these phases: ingest, latency, lookup, recovery, import, delivery, sigv4, api, history
-    /// (comma-separated). `history` is not part of the default run: it stores --events more.
+    /// Run only these phases: ingest, latency, lookup, recovery, import, delivery, validate, sigv4,
+    /// api, history (comma-separated). `history` is not part of the default run: it stores --events more.
     #[arg(long, value_delimiter = ',', value_name = "PHASES")]
     only: Vec<String>,
     /// Run the lookup phase on a data directory an earlier `--keep` run stored (with the same
@@ -41,6 +41,9 @@ pub struct Args {
     /// Cairn's answers, into DIR (for the DuckDB side of `scripts/bench-history`).
     #[arg(long, value_name = "DIR")]
     history_files: Option<PathBuf>,
+    /// validate phase: the aws CLI to compare with [default: `aws` on the PATH, else .venv/bin/aws].
+    #[arg(long, value_name = "PATH")]
+    aws_cli: Option<PathBuf>,
     /// Keep the benchmark's data directories for inspection.
     #[arg(long)]
     keep: bool,
@@ -207,6 +210,13 @@ pub fn run(settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
             &base.path().join("delivery"),
             quick,
             delivery_config.clone(),
+        ))?);
+    }
+    if runs("validate") {
+        figures.extend(rt.block_on(super::bench_validate::validate(
+            &base.path().join("validate"),
+            quick,
+            args.aws_cli.clone(),
         ))?);
     }
     if runs("sigv4") {

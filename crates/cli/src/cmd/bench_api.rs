@@ -18,8 +18,8 @@ use tokio::sync::watch;
 
 use super::bench::{Figure, bench_config, ms, percentile};
 
-const KEY_ID: &str = "AKIABENCHMARK0000001";
-const SECRET: &str = "bench-secret-bench-secret-bench-secret00";
+pub(crate) const KEY_ID: &str = "AKIABENCHMARK0000001";
+pub(crate) const SECRET: &str = "bench-secret-bench-secret-bench-secret00";
 pub(crate) const ACCOUNT: &str = "111122223333";
 
 fn directory() -> Directory {
@@ -109,7 +109,10 @@ pub(crate) async fn start_server(dir: &Path, log: EventLog) -> anyhow::Result<Be
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
     let buckets = LocalBuckets::open(&dir.join("buckets"))?;
-    buckets.create_bucket("bench-bucket", ACCOUNT, "us-east-1")?;
+    match buckets.create_bucket("bench-bucket", ACCOUNT, "us-east-1") {
+        Ok(_) | Err(cairn_server::buckets::BucketError::BucketAlreadyOwnedByYou) => {}
+        Err(e) => return Err(e.into()),
+    }
     let (_ready_tx, ready_rx) = watch::channel(Some(ready));
     let state = AppState::new(
         ready_rx,
