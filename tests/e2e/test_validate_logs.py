@@ -124,7 +124,10 @@ def store(tmp_path_factory):
     run_for(0)  # the final digest of the validation period
     send(server, [("us-east-1", str(uuid.uuid4())) for _ in range(10)])
     time.sleep(3)
+    n = len(digests())
     ct.update_trail(Name=trail, EnableLogFileValidation=True)
+    # The change applies from the trail's next read: its first digest shows it was seen.
+    wait_for("the new chain's first digest", 30, lambda: len(digests()) > n)
     run_for(6)
     ct.stop_logging(Name=trail)
     stopped = time.time()

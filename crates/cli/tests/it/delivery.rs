@@ -127,7 +127,36 @@ pub(crate) struct Delivered {
 /// Every log file in the trail bucket (digests aside), checked to be one gzip member of
 /// `{"Records":[...]}` with CloudTrail's object headers.
 pub(crate) fn delivered(data: &Path) -> Vec<Delivered> {
-    let buckets = LocalBuckets::open(&data.join("buckets")).unwrap();
+    let buckets = LocalBuckets::open_existing(&data.join("buckets")).unwrap();
+    let mut out = Vec::new();
+    for key in bucket_keys(data)
+        .into_iter()
+        .filter(|k| !k.contains("/CloudTrail-Digest/"))
+    {
+        let obj = buckets.get_object(BUCKET, &key, None).unwrap();
+        assert_eq!(obj.info.content_type.as_deref(), Some("application/json"), "{key}");
+        assert_eq!(obj.info.content_encoding.as_deref(), Some("gzip"), "{key}");
+        let mut d = flate2::read::GzDecoder::new(&obj.body[..]);
+        let mut text = String::new();
+        d.read_to_string(&mut text).unwrap();
+        let mut rest = Vec::new();
+        d.into_inner().read_to_end(&mut rest).unwrap();
+        assert!(rest.is_empty(), "{key}: bytes after the gzip member");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let records = v["Records"].as_array().unwrap().clone();
+        assert!(!records.is_empty(), "{key}: an empty log file");
+        let ids = records
+            .iter()
+            .map(|r| r["eventID"].as_str().unwrap().to_string())
+            .collect();
+        out.push(Delivered { key, ids, records });
+    }
+    out
+}
+
+/// Every key in the trail bucket, in order.
+pub(crate) fn bucket_keys(data: &Path) -> Vec<String> {
+    let buckets = LocalBuckets::open_existing(&data.join("buckets")).unwrap();
     let mut out = Vec::new();
     let mut after = None;
     loop {
@@ -142,33 +171,11 @@ pub(crate) fn delivered(data: &Path) -> Vec<Delivered> {
                 },
             )
             .unwrap();
-        for o in page.objects.iter().filter(|o| !o.key.contains("/CloudTrail-Digest/")) {
-            let obj = buckets.get_object(BUCKET, &o.key, None).unwrap();
-            assert_eq!(obj.info.content_type.as_deref(), Some("application/json"), "{}", o.key);
-            assert_eq!(obj.info.content_encoding.as_deref(), Some("gzip"), "{}", o.key);
-            let mut d = flate2::read::GzDecoder::new(&obj.body[..]);
-            let mut text = String::new();
-            d.read_to_string(&mut text).unwrap();
-            let mut rest = Vec::new();
-            d.into_inner().read_to_end(&mut rest).unwrap();
-            assert!(rest.is_empty(), "{}: bytes after the gzip member", o.key);
-            let v: Value = serde_json::from_str(&text).unwrap();
-            let records = v["Records"].as_array().unwrap().clone();
-            assert!(!records.is_empty(), "{}: an empty log file", o.key);
-            let ids = records
-                .iter()
-                .map(|r| r["eventID"].as_str().unwrap().to_string())
-                .collect();
-            out.push(Delivered {
-                key: o.key.clone(),
-                ids,
-                records,
-            });
-        }
+        out.extend(page.objects.into_iter().map(|o| o.key));
         if !page.is_truncated {
             return out;
         }
-        after = page.objects.last().map(|o| o.key.clone());
+        after = out.last().cloned();
     }
 }
 

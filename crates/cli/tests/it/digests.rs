@@ -11,12 +11,14 @@ use std::time::Duration;
 
 use cairn_integrity::KeyRing;
 use cairn_integrity::digest::{DigestFile, sha256_hex, string_to_sign};
-use cairn_server::buckets::{ListRequest, LocalBuckets};
+use cairn_server::buckets::LocalBuckets;
 use cairn_server::client::CloudTrailClient;
 use rand::RngExt;
 use serde_json::json;
 
-use crate::delivery::{ALPHA, BUCKET, call, client, create_trail, delivered, record, rt, serve, setup, status, uuid};
+use crate::delivery::{
+    ALPHA, BUCKET, bucket_keys, call, client, create_trail, delivered, record, rt, serve, setup, status, uuid,
+};
 use crate::wait_for;
 
 /// One digest as stored: parsed, with its raw JSON and its signature metadata.
@@ -39,37 +41,22 @@ fn gunzip_one_member(body: &[u8], what: &str) -> Vec<u8> {
 }
 
 fn digests(data: &Path) -> Vec<Stored> {
-    let buckets = LocalBuckets::open(&data.join("buckets")).unwrap();
-    let mut out = Vec::new();
-    let mut after = None;
-    loop {
-        let page = buckets
-            .list_objects(
-                BUCKET,
-                &ListRequest {
-                    prefix: String::new(),
-                    delimiter: None,
-                    start_after: after.clone(),
-                    max_keys: 1000,
-                },
-            )
-            .unwrap();
-        for o in page.objects.iter().filter(|o| o.key.contains("/CloudTrail-Digest/")) {
-            let obj = buckets.get_object(BUCKET, &o.key, None).unwrap();
-            let json = gunzip_one_member(&obj.body, &o.key);
-            assert_eq!(obj.info.user["signature-algorithm"], "SHA256withRSA", "{}", o.key);
-            out.push(Stored {
-                key: o.key.clone(),
-                file: serde_json::from_slice(&json).unwrap_or_else(|e| panic!("{}: {e}", o.key)),
+    let buckets = LocalBuckets::open_existing(&data.join("buckets")).unwrap();
+    bucket_keys(data)
+        .into_iter()
+        .filter(|k| k.contains("/CloudTrail-Digest/"))
+        .map(|key| {
+            let obj = buckets.get_object(BUCKET, &key, None).unwrap();
+            let json = gunzip_one_member(&obj.body, &key);
+            assert_eq!(obj.info.user["signature-algorithm"], "SHA256withRSA", "{key}");
+            Stored {
+                file: serde_json::from_slice(&json).unwrap_or_else(|e| panic!("{key}: {e}")),
                 json,
                 signature: obj.info.user["signature"].clone(),
-            });
-        }
-        if !page.is_truncated {
-            return out;
-        }
-        after = page.objects.last().map(|o| o.key.clone());
-    }
+                key,
+            }
+        })
+        .collect()
 }
 
 /// The source region of a digest key: `AWSLogs/<account>/CloudTrail-Digest/<region>/...`.
@@ -407,11 +394,15 @@ fn stop_start_validation_off_and_on_and_key_rotation_start_new_chains() {
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(digests(&data).len(), off, "digests written while validation was off");
 
+    // A configuration change applies from the consumer's next read: events sent before it has
+    // seen the change may still go out with validation off. Its first digest shows it has.
+    let t = now_ms();
     call(
         &alpha,
         "UpdateTrail",
         json!({"Name": "toggled", "EnableLogFileValidation": true}),
     );
+    wait_digested(&data, &alpha, "toggled", t + 1000, &unnamed);
     let t = now_ms();
     ingest();
     wait_digested(&data, &alpha, "toggled", t, &unnamed);

@@ -5,30 +5,17 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use cairn_server::buckets::{ListRequest, LocalBuckets, ObjectMeta};
+use cairn_server::buckets::{LocalBuckets, ObjectMeta};
 use serde_json::json;
 
-use crate::delivery::{ALPHA, BUCKET, call, client, create_trail, record, rt, serve, setup, status, uuid};
+use crate::delivery::{ALPHA, BUCKET, bucket_keys, call, client, create_trail, record, rt, serve, setup, status, uuid};
 use crate::{cairn, wait_for};
 
 const ENV: [(&str, &str); 1] = [("CAIRN_DIGEST_INTERVAL", "1s")];
 
 fn keys(data: &Path, folder: &str) -> Vec<String> {
-    let buckets = LocalBuckets::open_existing(&data.join("buckets")).unwrap();
-    let page = buckets
-        .list_objects(
-            BUCKET,
-            &ListRequest {
-                prefix: String::new(),
-                delimiter: None,
-                start_after: None,
-                max_keys: 100_000,
-            },
-        )
-        .unwrap();
-    page.objects
+    bucket_keys(data)
         .into_iter()
-        .map(|o| o.key)
         .filter(|k| k.contains(&format!("/{folder}/us-east-1/")))
         .collect()
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::names;
 use super::{FetchError, Object, Store};
-use crate::keys::{hex, verify};
+use crate::keys::{hex, hex_decode, verify};
 
 /// How a gzip body ended.
 pub(crate) enum Gunzip {
@@ -144,16 +144,6 @@ fn opt_str(v: Option<&Value>) -> Option<String> {
         None | Some(Value::Null) => None,
         Some(v) => Some(text(v)),
     }
-}
-
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// Fetches and checks the digest at `bucket/key` in the aws CLI's order: gunzip and JSON
