@@ -379,3 +379,53 @@ def test_deleted_newest_digests_and_logs_are_caught_in_strict_mode(store):
 def test_restored_store_is_valid_again(store):
     for name, rc, out, err in all_validators(store):
         assert rc == 0, f"{name}: exit {rc}\n{out}\n{err}"
+
+
+def test_an_operators_signing_key_signs_the_digests(tmp_path):
+    """`signing_key_file`: the operator's own RSA key signs the digests, ListPublicKeys lists it,
+    the aws CLI validates with it; a key file others can read is refused."""
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    path = tmp_path / "digest-key.pem"
+    path.write_bytes(pem)
+    path.chmod(0o644)
+    root = tmp_path / "cairn"
+    root.mkdir()
+    env = {"CAIRN_DELIVERY_INTERVAL": "1s", "CAIRN_DIGEST_INTERVAL": "1s", "CAIRN_SIGNING_KEY_FILE": str(path)}
+    refused = CairnServer(root, env)
+    with pytest.raises(RuntimeError, match="chmod 600"):
+        refused.start()
+    path.chmod(0o600)
+    server = CairnServer(root, env).start()
+    try:
+        der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+        fingerprint = hashlib.md5(der).hexdigest()
+        name = server.make_bucket()
+        ct = server.ct()
+        started = time.time()
+        arn = ct.create_trail(Name="byok", S3BucketName=name, EnableLogFileValidation=True)["TrailARN"]
+        ct.start_logging(Name="byok")
+        send(server, [("us-east-1", str(uuid.uuid4())) for _ in range(5)])
+        bucket = Bucket(server, name)
+
+        def digested():
+            keys = [k for k in bucket.keys() if DIGEST in k]
+            return len(keys) >= 2 and keys
+
+        keys = wait_for("digests", 60, digested)
+        assert {json.loads(gzip.decompress(bucket.get(k)[0]))["digestPublicKeyFingerprint"] for k in keys} \
+            == {fingerprint}
+        listed = ct.list_public_keys(StartTime=datetime.datetime.fromtimestamp(started - 60))["PublicKeyList"]
+        assert [k["Fingerprint"] for k in listed] == [fingerprint]
+        assert listed[0]["Value"] == der
+        store = Store(server, bucket, arn, iso(started - 60), iso(time.time() + 5), 0)
+        rc, out, err = aws_validate(store)
+        assert rc == 0 and "INVALID" not in out + err, f"{out}\n{err}"
+    finally:
+        server.stop()

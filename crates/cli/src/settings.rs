@@ -77,6 +77,10 @@ pub struct Settings {
     /// How long a digest signing key signs before a new one takes over (older keys stay listed
     /// by ListPublicKeys for the digests they signed).
     pub signing_key_rotation: String,
+    /// An RSA private key of your own (PEM or DER, mode 0600) that signs every region's digests
+    /// instead of keys Cairn makes and rotates; replace the file to rotate (keys it replaced stay
+    /// listed by ListPublicKeys).
+    pub signing_key_file: Option<PathBuf>,
     /// CloudTrail's quota of trails per account and region.
     pub max_trails_per_region: usize,
     /// LookupEvents calls per second per account and region; 0 = no limit (CloudTrail allows 2).
@@ -156,6 +160,7 @@ impl Default for Settings {
             delivery_retry_limit: "30d".into(),
             digest_interval: "1h".into(),
             signing_key_rotation: "30d".into(),
+            signing_key_file: None,
             max_trails_per_region: 5,
             lookup_rate_limit: 0.0,
             tls_cert: None,

@@ -4,6 +4,11 @@
 //!
 //! Keys live in `<dir>/<region>/<validity start>-<fingerprint>.json`, written atomically with mode
 //! 0600; a key file is never rewritten or deleted, so rotation never breaks older digests.
+//!
+//! An operator may instead bring the signing key (`KeyRing::with_external_key`, from a key file
+//! of their own): it then signs every region's digests, is never rotated by Cairn, and only its
+//! public half is recorded in the ring, with the time it took over, so the keys it replaced and
+//! the keys that later replace it stay listed.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -29,6 +34,10 @@ pub enum KeyError {
     InvalidRegion(String),
     #[error("RSA operation failed")]
     Crypto,
+    #[error("the signing key is not an RSA private key of 2048 to 8192 bits (PKCS#8 or PKCS#1 DER)")]
+    UnusableKey,
+    #[error("key {0} is listed for validation but its private key is not available")]
+    NoPrivateKey(String),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
@@ -49,10 +58,13 @@ pub struct PublicKeyInfo {
     pub validity_end: i64,
 }
 
-/// A private key with its validity.
+/// A private key with its validity (or, for an operator's key that is no longer configured,
+/// only its public half).
 pub struct SigningKey {
-    pair: KeyPair,
+    pair: Option<KeyPair>,
     public: PublicKeyInfo,
+    /// An operator's key rather than one Cairn made.
+    external: bool,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -71,9 +83,12 @@ impl SigningKey {
 
     /// SHA256withRSA (RSASSA-PKCS1-v1_5) over `data`: the digest signature CloudTrail uses.
     pub fn sign(&self, data: &[u8]) -> Result<Vec<u8>, KeyError> {
-        let mut sig = vec![0; self.pair.public_modulus_len()];
-        self.pair
-            .sign(&signature::RSA_PKCS1_SHA256, &SystemRandom::new(), data, &mut sig)
+        let pair = self
+            .pair
+            .as_ref()
+            .ok_or_else(|| KeyError::NoPrivateKey(self.public.fingerprint.clone()))?;
+        let mut sig = vec![0; pair.public_modulus_len()];
+        pair.sign(&signature::RSA_PKCS1_SHA256, &SystemRandom::new(), data, &mut sig)
             .map_err(|_| KeyError::Crypto)?;
         Ok(sig)
     }
@@ -93,8 +108,12 @@ struct KeyFile {
     region: String,
     validity_start: i64,
     validity_end: i64,
-    /// PKCS#8 DER of the private key, lower-case hex.
+    /// PKCS#8 DER of the private key, lower-case hex (empty for an operator's key).
+    #[serde(default)]
     private_key_pkcs8: String,
+    /// An operator's key: only its PKCS#1 public key, lower-case hex.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    external_public_key: String,
 }
 
 /// Every region's keys under one directory.
@@ -104,6 +123,8 @@ pub struct KeyRing {
     overlap: i64,
     /// Per region, keys by validity start (loaded lazily).
     regions: Mutex<BTreeMap<String, Vec<Arc<SigningKey>>>>,
+    /// The operator's key, when one is configured: it signs every region.
+    external: Option<Arc<KeyPair>>,
 }
 
 impl KeyRing {
@@ -117,14 +138,41 @@ impl KeyRing {
             rotation: rotation_secs.max(1),
             overlap: overlap_secs.clamp(0, rotation_secs.max(1)),
             regions: Mutex::new(BTreeMap::new()),
+            external: None,
         })
+    }
+
+    /// Signs with the operator's RSA private key (PKCS#8 or PKCS#1 DER) instead of keys Cairn
+    /// makes and rotates.
+    pub fn with_external_key(mut self, private_key_der: &[u8]) -> Result<KeyRing, KeyError> {
+        let pair = KeyPair::from_pkcs8(private_key_der)
+            .or_else(|_| KeyPair::from_der(private_key_der))
+            .map_err(|_| KeyError::UnusableKey)?;
+        if !(2048..=8192).contains(&(pair.public_modulus_len() * 8)) {
+            return Err(KeyError::UnusableKey);
+        }
+        self.external = Some(Arc::new(pair));
+        Ok(self)
     }
 
     /// The key that signs `region`'s digests at `now` (seconds), made if none is current.
     pub fn current(&self, region: &str, now: i64) -> Result<Arc<SigningKey>, KeyError> {
         let mut regions = self.regions.lock();
         let keys = self.loaded(&mut regions, region)?;
+        if let Some(external) = &self.external {
+            let fingerprint = hex(&Md5::digest(external.public_key().as_ref()));
+            if let Some(k) = keys.last()
+                && k.public.fingerprint == fingerprint
+                && now >= k.public.validity_start
+            {
+                return Ok(k.clone());
+            }
+            let key = Arc::new(self.register_external(region, external, now)?);
+            keys.push(key.clone());
+            return Ok(key);
+        }
         if let Some(k) = keys.last()
+            && !k.external
             && now < k.public.validity_start + self.rotation - self.overlap
             && now >= k.public.validity_start
         {
@@ -187,12 +235,61 @@ impl KeyRing {
                 reason,
             };
             let file: KeyFile = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+            if !file.external_public_key.is_empty() {
+                let der =
+                    hex_decode(&file.external_public_key).ok_or_else(|| corrupt("public key is not hex".into()))?;
+                keys.push(Arc::new(self.external_key(der, file.validity_start, file.validity_end)));
+                continue;
+            }
             let der = hex_decode(&file.private_key_pkcs8).ok_or_else(|| corrupt("private key is not hex".into()))?;
             let pair = KeyPair::from_pkcs8(&der).map_err(|e| corrupt(e.to_string()))?;
             keys.push(Arc::new(with_public(pair, file.validity_start, file.validity_end)));
         }
         keys.sort_by_key(|k| k.public.validity_start);
         Ok(keys)
+    }
+
+    /// An operator's key as recorded: able to sign if it is the one configured now.
+    fn external_key(&self, public_der: Vec<u8>, validity_start: i64, validity_end: i64) -> SigningKey {
+        let fingerprint = hex(&Md5::digest(&public_der));
+        let pair = self
+            .external
+            .as_ref()
+            .filter(|p| p.public_key().as_ref() == public_der.as_slice())
+            .and_then(|p| {
+                // KeyPair is not Clone: rebuild it from its own PKCS#8 encoding.
+                let pkcs8 = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(p.as_ref()).ok()?;
+                KeyPair::from_pkcs8(pkcs8.as_ref()).ok()
+            });
+        SigningKey {
+            pair,
+            public: PublicKeyInfo {
+                der: public_der,
+                fingerprint,
+                validity_start,
+                validity_end,
+            },
+            external: true,
+        }
+    }
+
+    /// Records that the operator's key signs `region` from `now` on (public half only: the
+    /// private key stays in the operator's file). Valid until replaced, for a century.
+    fn register_external(&self, region: &str, pair: &KeyPair, now: i64) -> Result<SigningKey, KeyError> {
+        let der = pair.public_key().as_ref().to_vec();
+        let key = self.external_key(der.clone(), now, now + 100 * 365 * 86_400);
+        let file = KeyFile {
+            region: region.to_string(),
+            validity_start: now,
+            validity_end: key.public.validity_end,
+            private_key_pkcs8: String::new(),
+            external_public_key: hex(&der),
+        };
+        let dir = self.dir.join(region);
+        create_private_dir(&dir)?;
+        let path = dir.join(format!("{now}-{}.json", key.public.fingerprint));
+        write_private(&path, &serde_json::to_vec_pretty(&file).expect("key files serialise"))?;
+        Ok(key)
     }
 
     fn generate(&self, region: &str, now: i64) -> Result<SigningKey, KeyError> {
@@ -204,6 +301,7 @@ impl KeyRing {
             validity_start: key.public.validity_start,
             validity_end: key.public.validity_end,
             private_key_pkcs8: hex(pkcs8.as_ref()),
+            external_public_key: String::new(),
         };
         let dir = self.dir.join(region);
         create_private_dir(&dir)?;
@@ -217,13 +315,14 @@ fn with_public(pair: KeyPair, validity_start: i64, validity_end: i64) -> Signing
     let der = pair.public_key().as_ref().to_vec();
     let fingerprint = hex(&Md5::digest(&der));
     SigningKey {
-        pair,
+        pair: Some(pair),
         public: PublicKeyInfo {
             der,
             fingerprint,
             validity_start,
             validity_end,
         },
+        external: false,
     }
 }
 
@@ -332,5 +431,76 @@ mod tests {
         }
         assert!(format!("{k1:?}").contains("fingerprint") && !format!("{k1:?}").contains("pkcs8"));
         assert!(matches!(ring.current("../etc", t0), Err(KeyError::InvalidRegion(_))));
+    }
+
+    #[test]
+    fn an_operators_key_signs_every_region_and_replaced_keys_stay_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = 1_700_000_000;
+        let own = KeyRing::open(dir.path(), 30 * DAY, 3600).unwrap();
+        let generated = own.current("us-east-1", t0).unwrap();
+        let operator = || {
+            let pair = KeyPair::generate(KeySize::Rsa2048).unwrap();
+            AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&pair)
+                .unwrap()
+                .as_ref()
+                .to_vec()
+        };
+        let (first, second) = (operator(), operator());
+        let ring = KeyRing::open(dir.path(), 30 * DAY, 3600)
+            .unwrap()
+            .with_external_key(&first)
+            .unwrap();
+        let a = ring.current("us-east-1", t0 + DAY).unwrap();
+        let b = ring.current("eu-west-1", t0 + DAY).unwrap();
+        assert_eq!(
+            a.public().fingerprint,
+            b.public().fingerprint,
+            "one key for every region"
+        );
+        assert_ne!(a.public().fingerprint, generated.public().fingerprint);
+        assert!(verify(&a.public().der, b"x", &a.sign(b"x").unwrap()));
+        // Not rotated by Cairn.
+        assert!(Arc::ptr_eq(&a, &ring.current("us-east-1", t0 + 400 * DAY).unwrap()));
+        // The private key stays in the operator's file.
+        for e in fs::read_dir(dir.path().join("us-east-1")).unwrap() {
+            let text = fs::read_to_string(e.unwrap().path()).unwrap();
+            if text.contains("externalPublicKey") {
+                assert!(text.contains("\"privateKeyPkcs8\": \"\""), "{text}");
+            }
+        }
+
+        // The operator replaces the key: the old one stays listed (for its digests), unable to sign.
+        let ring = KeyRing::open(dir.path(), 30 * DAY, 3600)
+            .unwrap()
+            .with_external_key(&second)
+            .unwrap();
+        let c = ring.current("us-east-1", t0 + 2 * DAY).unwrap();
+        assert_ne!(c.public().fingerprint, a.public().fingerprint);
+        let listed: Vec<String> = ring
+            .public_keys("us-east-1", t0, t0 + 3 * DAY)
+            .unwrap()
+            .into_iter()
+            .map(|k| k.fingerprint)
+            .collect();
+        for k in [&generated, &a, &c] {
+            assert!(listed.contains(&k.public().fingerprint));
+        }
+        let old = ring
+            .by_fingerprint("us-east-1", &a.public().fingerprint)
+            .unwrap()
+            .unwrap();
+        assert!(matches!(old.sign(b"x"), Err(KeyError::NoPrivateKey(_))));
+
+        // Back to Cairn's own keys: a fresh one, never an operator's.
+        let own = KeyRing::open(dir.path(), 30 * DAY, 3600).unwrap();
+        let d = own.current("us-east-1", t0 + 3 * DAY).unwrap();
+        assert!(!d.external && d.sign(b"x").is_ok());
+        assert!(
+            KeyRing::open(dir.path(), DAY, 60)
+                .unwrap()
+                .with_external_key(b"not a key")
+                .is_err()
+        );
     }
 }

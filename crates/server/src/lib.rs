@@ -45,6 +45,31 @@ pub struct Ready {
     pub keys: Arc<cairn_integrity::KeyRing>,
 }
 
+/// Reads an operator's digest signing key: an RSA private key as PEM (`PRIVATE KEY` or `RSA
+/// PRIVATE KEY`) or DER. Refuses a file others can read.
+pub fn read_signing_key(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    use rustls::pki_types::PrivateKeyDer;
+    use rustls::pki_types::pem::PemObject;
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(format!(
+                "{}: a private key must not be readable by others (chmod 600)",
+                path.display()
+            ));
+        }
+    }
+    let _ = meta;
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if bytes.starts_with(b"-----") {
+        let key = PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        return Ok(key.secret_der().to_vec());
+    }
+    Ok(bytes)
+}
+
 /// How long a digest signing key signs before its successor takes over (CloudTrail: 30 days).
 pub const DEFAULT_KEY_ROTATION: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
 /// How long before its end a key's successor is made, so their validities overlap (at most half
@@ -53,18 +78,25 @@ const KEY_OVERLAP_SECS: i64 = 3600;
 
 impl Ready {
     /// Loads what the API needs from the opened log and its data directory.
+    /// `signing_key`: an operator's RSA private key (DER) to sign digests with, instead of keys
+    /// Cairn makes and rotates.
     pub async fn open(
         log: EventLog,
         key_rotation: std::time::Duration,
+        signing_key: Option<&[u8]>,
     ) -> Result<Ready, Box<dyn std::error::Error + Send + Sync>> {
         let trails = Arc::new(TrailStore::load(log.catalog().clone()).await?);
         let channels = Arc::new(ChannelStore::load(log.catalog().clone()).await?);
         let tokens = TokenSealer::open(log.data_dir())?;
-        let keys = Arc::new(cairn_integrity::KeyRing::open(
+        let mut keys = cairn_integrity::KeyRing::open(
             log.data_dir().join("signing-keys"),
             key_rotation.as_secs() as i64,
             KEY_OVERLAP_SECS.min(key_rotation.as_secs() as i64 / 2),
-        )?);
+        )?;
+        if let Some(der) = signing_key {
+            keys = keys.with_external_key(der)?;
+        }
+        let keys = Arc::new(keys);
         Ok(Ready {
             log,
             trails,

@@ -105,7 +105,7 @@ impl BenchServer {
 /// Starts an in-process server over `log` (with local buckets under `dir`), as `cairn serve`
 /// would, for the benchmark account [`ACCOUNT`].
 pub(crate) async fn start_server(dir: &Path, log: EventLog) -> anyhow::Result<BenchServer> {
-    let ready = Ready::open(log.clone(), cairn_server::DEFAULT_KEY_ROTATION)
+    let ready = Ready::open(log.clone(), cairn_server::DEFAULT_KEY_ROTATION, None)
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
     let buckets = LocalBuckets::open(&dir.join("buckets"))?;

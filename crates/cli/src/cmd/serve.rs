@@ -36,6 +36,10 @@ pub fn run(mut settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
     });
     let delivery_config = settings.delivery_config()?;
     let key_rotation = settings.signing_key_rotation()?;
+    let signing_key = match &settings.signing_key_file {
+        Some(path) => Some(cairn_server::read_signing_key(path).map_err(anyhow::Error::msg)?),
+        None => None,
+    };
     let destinations = match settings.bucket_store.as_str() {
         "local" => Destinations::Local(
             LocalBuckets::open(&settings.data_dir.join("buckets")).context("opening the local buckets")?,
@@ -94,7 +98,7 @@ pub fn run(mut settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
         };
-        let ready = match Ready::open(log.clone(), key_rotation).await {
+        let ready = match Ready::open(log.clone(), key_rotation, signing_key.as_deref()).await {
             Ok(r) => r,
             Err(e) => {
                 let _ = stop_tx.send(true);
