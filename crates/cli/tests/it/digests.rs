@@ -17,7 +17,7 @@ use rand::RngExt;
 use serde_json::json;
 
 use crate::delivery::{
-    ALPHA, BUCKET, bucket_keys, call, client, create_trail, delivered, record, rt, serve, setup, status, uuid,
+    ALPHA, BETA, BUCKET, bucket_keys, call, client, create_trail, delivered, record, rt, serve, setup, status, uuid,
 };
 use crate::wait_for;
 
@@ -59,9 +59,19 @@ fn digests(data: &Path) -> Vec<Stored> {
         .collect()
 }
 
-/// The source region of a digest key: `AWSLogs/<account>/CloudTrail-Digest/<region>/...`.
-fn digest_region(key: &str) -> &str {
-    key.split('/').nth(3).unwrap()
+/// The chain of a digest or log file key, `<account>/<region>`, from
+/// `AWSLogs/[o-id/]<account>/CloudTrail[-Digest]/<region>/...`.
+fn chain_of(key: &str) -> String {
+    let parts: Vec<&str> = key.split('/').collect();
+    let folder = parts
+        .iter()
+        .position(|p| *p == "CloudTrail" || *p == "CloudTrail-Digest")
+        .unwrap_or_else(|| panic!("{key}"));
+    format!("{}/{}", parts[folder - 1], parts[folder + 1])
+}
+
+fn region_of(chain: &str) -> &str {
+    chain.split_once('/').unwrap().1
 }
 
 fn hex_decode(s: &str) -> Vec<u8> {
@@ -75,14 +85,14 @@ fn hex_decode(s: &str) -> Vec<u8> {
 /// signed by a key ListPublicKeys lists for its region; each region's digests form chains (start
 /// = previous end, previous key/hash/signature right) with no forks and no strays; every log file
 /// in the bucket is named by exactly one digest with its right hash and event times. Returns, per
-/// region, the chains (oldest first). `unnamed`: log files delivered with validation off.
+/// chain (`<account>/<region>`), its runs (oldest first). `unnamed`: log files delivered with validation off.
 fn check_store(data: &Path, addr: &str, unnamed: &HashSet<String>) -> BTreeMap<String, Vec<Vec<Stored>>> {
     let all = digests(data);
     assert!(!all.is_empty(), "no digests");
     let ring = KeyRing::open(data.join("signing-keys"), 30 * 86_400, 3600).unwrap();
     let mut listed: HashMap<String, HashSet<String>> = HashMap::new();
     for d in &all {
-        let region = digest_region(&d.key).to_string();
+        let region = region_of(&chain_of(&d.key)).to_string();
         let fingerprints = listed.entry(region.clone()).or_insert_with(|| {
             let c = client(addr, ALPHA, &region);
             let now = jiff::Timestamp::now().as_second();
@@ -133,7 +143,7 @@ fn check_store(data: &Path, addr: &str, unnamed: &HashSet<String>) -> BTreeMap<S
                 "{}: not contiguous",
                 d.key
             );
-            assert_eq!(digest_region(prev), digest_region(&d.key));
+            assert_eq!(chain_of(prev), chain_of(&d.key));
             if let Some(other) = successor.insert(prev, &d.key) {
                 panic!("fork: {other} and {} both follow {prev}", d.key);
             }
@@ -147,10 +157,7 @@ fn check_store(data: &Path, addr: &str, unnamed: &HashSet<String>) -> BTreeMap<S
         while let Some(next) = successor.get(chain.last().unwrap().key.as_str()) {
             chain.push(by_key[next].clone());
         }
-        chains
-            .entry(digest_region(&head.key).to_string())
-            .or_default()
-            .push(chain);
+        chains.entry(chain_of(&head.key)).or_default().push(chain);
     }
     let in_chains: usize = chains.values().flatten().map(Vec::len).sum();
     assert_eq!(in_chains, all.len(), "digests outside every chain");
@@ -166,7 +173,7 @@ fn check_store(data: &Path, addr: &str, unnamed: &HashSet<String>) -> BTreeMap<S
             if let Some(other) = named.insert(&f.s3_object, &d.key) {
                 panic!("{} named by {other} and {}", f.s3_object, d.key);
             }
-            assert_eq!(digest_region(&f.s3_object), digest_region(&d.key));
+            assert_eq!(chain_of(&f.s3_object), chain_of(&d.key));
             let body = buckets.get_object(BUCKET, &f.s3_object, None).unwrap().body;
             let raw = gunzip_one_member(&body, &f.s3_object);
             assert_eq!(f.hash_value, sha256_hex(&raw), "{}", f.s3_object);
@@ -416,7 +423,7 @@ fn stop_start_validation_off_and_on_and_key_rotation_start_new_chains() {
     // ...and then no more (a periodic one may have come just before).
     assert!(settled_digest_count(&data) > before);
     assert!(p.sigterm().success());
-    let home = &chains["us-east-1"];
+    let home = &chains[&format!("{ALPHA}/us-east-1")];
     assert_eq!(home.len(), 3, "stop/start and validation off/on each start a chain");
     let keys: HashSet<&str> = home
         .iter()
@@ -424,4 +431,56 @@ fn stop_start_validation_off_and_on_and_key_rotation_start_new_chains() {
         .map(|d| d.file.digest_public_key_fingerprint.as_str())
         .collect();
     assert!(keys.len() >= 2, "the key never rotated");
+}
+
+#[test]
+fn an_organization_trail_keeps_a_chain_per_account_and_region() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, config) = setup(dir.path());
+    let (mut p, addr) = serve(&data, &config, &[("CAIRN_DIGEST_INTERVAL", "1s")]);
+    let alpha = client(&addr, ALPHA, "us-east-1");
+    create_trail(
+        &alpha,
+        "org",
+        json!({"IsOrganizationTrail": true, "IsMultiRegionTrail": true, "EnableLogFileValidation": true}),
+    );
+    let mut sent = Vec::new();
+    for account in [ALPHA, BETA] {
+        let c = client(&addr, account, "us-east-1");
+        let ids: Vec<(String, &str)> = ["us-east-1", "eu-west-1"]
+            .into_iter()
+            .flat_map(|region| (0..3).map(move |_| (uuid(), region)))
+            .collect();
+        let body: Vec<String> = ids
+            .iter()
+            .map(|(id, region)| record(account, region, id, false))
+            .collect();
+        sent.extend(ids.into_iter().map(|(id, _)| id));
+        let r = rt()
+            .block_on(c.ingest_events(body.join("\n").into_bytes(), None))
+            .unwrap();
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    wait_for("the events delivered", Duration::from_secs(30), || {
+        let got: HashSet<String> = delivered(&data).into_iter().flat_map(|f| f.ids).collect();
+        sent.iter().all(|i| got.contains(i)).then_some(())
+    });
+    wait_digested(&data, &alpha, "org", now_ms(), &HashSet::new());
+    let chains = check_store(&data, &addr, &HashSet::new());
+    assert!(p.sigterm().success());
+    for account in [ALPHA, BETA] {
+        for region in ["eu-west-1", "us-east-1"] {
+            let runs = &chains[&format!("{account}/{region}")];
+            assert_eq!(runs.len(), 1);
+            for d in runs.iter().flatten() {
+                assert_eq!(d.file.aws_account_id, account);
+                assert!(
+                    d.key
+                        .starts_with(&format!("AWSLogs/o-abcdef1234/{account}/CloudTrail-Digest/{region}/")),
+                    "{}",
+                    d.key
+                );
+            }
+        }
+    }
 }
