@@ -130,8 +130,8 @@ def store(tmp_path_factory):
     # The change applies from the trail's next read: its first digest shows it was seen.
     wait_for("the new chain's first digest", 30, lambda: len(digests()) > n)
     run_for(6)
-    ct.stop_logging(Name=trail)
     stopped = time.time()
+    ct.stop_logging(Name=trail)
     wait_for("the final digest", 30,
              lambda: ct.get_trail_status(Name=trail).get("LatestDigestDeliveryTime")
              and ct.get_trail_status(Name=trail)["LatestDigestDeliveryTime"].timestamp() >= int(stopped))
