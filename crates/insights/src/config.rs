@@ -17,7 +17,9 @@ pub struct DetectorConfig {
     pub seasonal_min_days: u32,
     /// Seasonal baseline: hours either side of the analysed hour on each previous day. Default 1.
     pub seasonal_spread_hours: u32,
-    /// No insight before this fraction of the baseline window has been observed. Default 0.5.
+    /// No insight before the baseline holds at least this fraction of the minutes it can hold
+    /// (7-day seasonal: 7 × 3 hours; shorter windows: the whole window), minutes inside
+    /// insights not counted. Default 0.5 (3.5 days for the default window).
     pub min_baseline_fraction: f64,
     /// Upper threshold = mean + `k_sigma` · max(std, sqrt(mean)). Default 4.
     pub k_sigma: f64,

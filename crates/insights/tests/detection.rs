@@ -310,3 +310,83 @@ fn quiet_partition_ends_its_insight_on_advance() {
     assert_eq!(events[0].statistics.insight_duration, 5);
     assert!((events[0].statistics.insight_average - 100.0).abs() < 1e-9);
 }
+
+/// `cargo test -p cairn-insights --release -- --ignored many_seeds --nocapture`
+#[test]
+#[ignore = "slow: 5 x 8 simulated days"]
+fn many_seeds() {
+    let (mut missed, mut fps, mut total) = (0, 0, 0);
+    for seed in 100..105 {
+        let w = Workload::new(WorkloadConfig {
+            seed,
+            ..WorkloadConfig::default()
+        });
+        let events = run(&w, DetectorConfig::default());
+        let (failures, fp) = evaluate(&w, &events);
+        for f in failures.iter().chain(&fp) {
+            println!("seed {seed}: {f}");
+        }
+        missed += failures.len();
+        fps += fp.len();
+        total += w.anomalies.len();
+    }
+    for (seed, scale) in [(200, 0.3), (201, 3.0)] {
+        let w = Workload::new(WorkloadConfig {
+            seed,
+            rate_scale: scale,
+            anomaly_days: 0,
+            ..WorkloadConfig::default()
+        });
+        let events = run(&w, DetectorConfig::default());
+        for e in &events {
+            println!("steady x{scale}: FALSE POSITIVE {e:?}");
+        }
+        fps += events.len() / 2;
+    }
+    println!("anomalies {total} missed/late {missed} false positives {fps}");
+    assert_eq!(missed, 0);
+    assert_eq!(fps, 0);
+}
+
+#[test]
+fn attribution_values_stay_bounded() {
+    let cfg = DetectorConfig {
+        baseline_minutes: 60,
+        max_attribution_values: 2_000,
+        ..DetectorConfig::default()
+    };
+    let mut a = Analyzer::new(cfg).unwrap();
+    let t0 = 1_736_121_600_000i64;
+    let mut n = 0u64;
+    for m in 0..150i64 {
+        let spike = (120..125).contains(&m);
+        let calls = if spike { 200 } else { 20 };
+        for i in 0..calls {
+            n += 1;
+            // Every steady call from a fresh session: unbounded distinct ARNs.
+            let arn = if spike && i % 10 != 0 {
+                "arn:aws:iam::1:user/spiker".to_owned()
+            } else {
+                format!("arn:aws:sts::1:assumed-role/R/session-{n}")
+            };
+            a.observe(&Observation {
+                account_id: "1",
+                region: "r",
+                event_source: "s",
+                event_name: "n",
+                event_time_ms: t0 + m * MINUTE_MS + i * (MINUTE_MS / calls),
+                is_write: true,
+                is_management: true,
+                error_code: None,
+                user_identity_arn: Some(&arn),
+                user_agent: Some("ua"),
+            });
+        }
+    }
+    a.flush();
+    let events = a.drain();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0].attributions[0].insight[0].value, "arn:aws:iam::1:user/spiker");
+    // ~3,500 distinct ARNs were seen; far fewer strings are held.
+    assert!(a.memory_bytes() < 1_000_000, "{}", a.memory_bytes());
+}
