@@ -127,3 +127,46 @@ impl DetectorConfig {
         window_hours + spread + 2 + (self.open_minutes() as usize).div_ceil(60)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_rejected() {
+        let d = DetectorConfig::default();
+        d.validate().unwrap();
+        assert!(d.seasonal());
+        assert_eq!(d.hour_ring(), 168 + 1 + 2 + 1);
+        for bad in [
+            DetectorConfig {
+                baseline_minutes: 90,
+                ..d.clone()
+            },
+            DetectorConfig {
+                start_minutes: 0,
+                ..d.clone()
+            },
+            DetectorConfig {
+                min_ratio: 0.5,
+                ..d.clone()
+            },
+            DetectorConfig {
+                minute_history: 5,
+                ..d.clone()
+            },
+            DetectorConfig {
+                lateness_ms: -1,
+                ..d.clone()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+        let short = DetectorConfig {
+            baseline_minutes: 60,
+            ..d
+        };
+        short.validate().unwrap();
+        assert!(!short.seasonal());
+    }
+}

@@ -205,3 +205,44 @@ impl SplitMix64 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_ids_are_stable_uuids() {
+        let id = uuid_v8(fnv1a_128(&[b"a", b"bc"]));
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "8");
+        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"));
+        assert_eq!(id, uuid_v8(fnv1a_128(&[b"a", b"bc"])));
+        assert_ne!(id, uuid_v8(fnv1a_128(&[b"ab", b"c"])));
+        // Fixed forever: ids of insights already delivered must not change with a new build.
+        assert_eq!(
+            uuid_v8(fnv1a_128(&[b"123456789012", b"us-east-1"])),
+            "18d5e94c-ca5f-8a66-b2ec-b850e65bb605"
+        );
+    }
+
+    #[test]
+    fn interner_round_trips() {
+        let mut i = Interner::default();
+        let a = i.intern("ec2.amazonaws.com");
+        let b = i.intern("s3.amazonaws.com");
+        assert_ne!(a, b);
+        assert_eq!(i.intern("ec2.amazonaws.com"), a);
+        assert_eq!(i.resolve(b), "s3.amazonaws.com");
+        assert_eq!(i.get("nope"), None);
+    }
+
+    #[test]
+    fn poisson_mean() {
+        let mut r = SplitMix64::new(1);
+        for lambda in [0.5, 5.0, 80.0] {
+            let n = 20_000;
+            let mean = (0..n).map(|_| r.poisson(lambda) as f64).sum::<f64>() / f64::from(n);
+            assert!((mean - lambda).abs() < 0.05 * lambda + 0.05, "{lambda}: {mean}");
+        }
+    }
+}

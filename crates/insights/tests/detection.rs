@@ -390,3 +390,43 @@ fn attribution_values_stay_bounded() {
     // ~3,500 distinct ARNs were seen; far fewer strings are held.
     assert!(a.memory_bytes() < 1_000_000, "{}", a.memory_bytes());
 }
+
+#[test]
+fn error_rate_chart_series() {
+    let mut a = Analyzer::new(DetectorConfig::default()).unwrap();
+    let t0 = 1_736_121_600_000i64;
+    for (m, code) in [(0, Some("AccessDenied")), (0, None), (2, Some("AccessDenied"))] {
+        a.observe(&Observation {
+            account_id: "1",
+            region: "r",
+            event_source: "s",
+            event_name: "Get",
+            event_time_ms: t0 + m * MINUTE_MS,
+            is_write: false,
+            is_management: true,
+            error_code: code,
+            user_identity_arn: None,
+            user_agent: None,
+        });
+    }
+    let key = SeriesRef {
+        account_id: "1",
+        region: "r",
+        event_source: "s",
+        event_name: "Get",
+        insight_type: InsightType::ApiErrorRateInsight,
+        error_code: Some("AccessDenied"),
+    };
+    assert_eq!(
+        a.series(&key, t0, t0 + 3 * MINUTE_MS),
+        vec![(t0, 1), (t0 + MINUTE_MS, 0), (t0 + 2 * MINUTE_MS, 1)]
+    );
+    // Reads have no call-rate series.
+    let calls = SeriesRef {
+        insight_type: InsightType::ApiCallRateInsight,
+        error_code: None,
+        ..key
+    };
+    assert!(a.series(&calls, t0, t0 + 3 * MINUTE_MS).is_empty());
+    assert_eq!(a.series_count(), 1);
+}
