@@ -81,6 +81,12 @@ pub struct Settings {
     /// instead of keys Cairn makes and rotates; replace the file to rotate (keys it replaced stay
     /// listed by ListPublicKeys).
     pub signing_key_file: Option<PathBuf>,
+    /// Insights: the baseline an API's rate is compared with (CloudTrail: the 7 days before);
+    /// whole hours, at least 1h.
+    pub insights_baseline: String,
+    /// Insights: how long the log must be quiet before idle APIs' minutes are analysed by the
+    /// wall clock (ending their insights); longer than the pauses of an import.
+    pub insights_idle: String,
     /// CloudTrail's quota of trails per account and region.
     pub max_trails_per_region: usize,
     /// LookupEvents calls per second per account and region; 0 = no limit (CloudTrail allows 2).
@@ -161,6 +167,8 @@ impl Default for Settings {
             digest_interval: "1h".into(),
             signing_key_rotation: "30d".into(),
             signing_key_file: None,
+            insights_baseline: "7d".into(),
+            insights_idle: "10s".into(),
             max_trails_per_region: 5,
             lookup_rate_limit: 0.0,
             tls_cert: None,
@@ -232,6 +240,22 @@ impl Settings {
             bail!("signing_key_rotation must be at least 2s");
         }
         Ok(d)
+    }
+
+    pub fn insights_config(&self) -> anyhow::Result<cairn_server::insights::InsightsConfig> {
+        let baseline = duration("insights_baseline", &self.insights_baseline)?;
+        if baseline < Duration::from_secs(3600) || baseline.as_secs() % 3600 != 0 {
+            bail!("insights_baseline must be whole hours, at least 1h");
+        }
+        let detector = cairn_insights::DetectorConfig {
+            baseline_minutes: (baseline.as_secs() / 60) as u32,
+            ..cairn_insights::DetectorConfig::default()
+        };
+        detector.validate().map_err(|e| anyhow::anyhow!("insights: {}", e.0))?;
+        Ok(cairn_server::insights::InsightsConfig {
+            detector,
+            idle: duration("insights_idle", &self.insights_idle)?.max(Duration::from_secs(1)),
+        })
     }
 
     pub fn digest_interval(&self) -> anyhow::Result<Duration> {

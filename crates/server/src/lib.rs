@@ -13,6 +13,7 @@ pub mod client;
 pub mod destinations;
 pub mod history;
 pub mod ingest;
+pub mod insights;
 pub mod listener;
 pub mod secrets;
 pub mod trails;

@@ -35,6 +35,7 @@ pub fn run(mut settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
         accounts: o.accounts().map(str::to_string).collect(),
     });
     let delivery_config = settings.delivery_config()?;
+    let insights_config = settings.insights_config()?;
     let key_rotation = settings.signing_key_rotation()?;
     let signing_key = match &settings.signing_key_file {
         Some(path) => Some(cairn_server::read_signing_key(path).map_err(anyhow::Error::msg)?),
@@ -110,11 +111,13 @@ pub fn run(mut settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
             log.clone(),
             ready.trails.clone(),
             destinations,
-            org,
+            org.clone(),
             delivery_config,
             ready.deliveries.clone(),
             ready.keys.clone(),
         );
+        let insights = cairn_server::insights::spawn(log.clone(), ready.trails.clone(), org, insights_config)
+            .map_err(anyhow::Error::msg)?;
         let _ = ready_tx.send(Some(ready));
         tracing::info!("ready");
 
@@ -122,7 +125,9 @@ pub fn run(mut settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
         tracing::info!("shutting down");
         // Delivery stops first, mid-batch if need be: every step of it is crash-safe.
         delivery.abort();
+        insights.abort();
         let _ = delivery.await;
+        let _ = insights.await;
         let _ = stop_tx.send(true);
         let _ = server.await;
         log.close().await.context("closing the event log")?;

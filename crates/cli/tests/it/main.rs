@@ -8,6 +8,7 @@ mod digests;
 mod export;
 mod import;
 mod ingest;
+mod insights;
 mod serve;
 mod validate_logs;
 

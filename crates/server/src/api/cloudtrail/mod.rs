@@ -6,6 +6,7 @@
 pub mod channels;
 pub mod export;
 mod input;
+mod insights;
 mod lookup;
 mod trails;
 
@@ -213,6 +214,9 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
     let parsed = parse_request(&parts, target, &op, &body);
     let result = match &parsed {
         Ok(input) if op == "LookupEvents" => lookup::lookup_events(&call, &input::Input(input)).await,
+        Ok(input) if op == "ListInsightsMetricData" => {
+            insights::list_insights_metric_data(&call, &input::Input(input)).await
+        }
         Ok(input) if channels::OPS.contains(&op.as_str()) => channels::dispatch(&call, input).await,
         Ok(input) => trails::dispatch(&call, input).await,
         Err(e) => Err(e.clone()),
