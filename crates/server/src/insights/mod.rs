@@ -253,7 +253,7 @@ impl Consumer {
                     && self
                         .org
                         .as_ref()
-                        .is_some_and(|o| o.accounts.iter().any(|a| *a == e.account_id)));
+                        .is_some_and(|o| o.accounts.contains(&e.account_id)));
             account
                 && (t.is_multi_region_trail || t.home_region == e.region)
                 && t.insight_selectors
