@@ -29,8 +29,8 @@ pub struct Args {
     /// Where the benchmark writes (a fresh temporary directory by default; removed afterwards).
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
-    /// Run only these phases: ingest, latency, lookup, recovery, import, delivery, validate, sigv4,
-    /// api, history (comma-separated). `history` is not part of the default run: it stores --events more.
+    /// Run only these phases: ingest, latency, lookup, recovery, import, delivery, validate,
+    /// insights, sigv4, api, history (comma-separated). `history` is not part of the default run: it stores --events more.
     #[arg(long, value_delimiter = ',', value_name = "PHASES")]
     only: Vec<String>,
     /// Run the lookup phase on a data directory an earlier `--keep` run stored (with the same
@@ -218,6 +218,9 @@ pub fn run(settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
             quick,
             args.aws_cli.clone(),
         ))?);
+    }
+    if runs("insights") {
+        figures.extend(super::bench_insights::insights(quick));
     }
     if runs("sigv4") {
         figures.extend(super::bench_api::sigv4(quick));

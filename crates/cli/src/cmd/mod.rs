@@ -3,6 +3,7 @@ pub mod bench_api;
 pub mod bench_delivery;
 pub mod bench_history;
 pub mod bench_import;
+pub mod bench_insights;
 pub mod bench_validate;
 pub mod dump;
 pub mod import;

@@ -249,11 +249,7 @@ impl Consumer {
     fn wanted(&self, e: &InsightEvent) -> bool {
         self.trails.all().iter().any(|t| {
             let account = t.account_id == e.account_id
-                || (t.is_organization_trail
-                    && self
-                        .org
-                        .as_ref()
-                        .is_some_and(|o| o.accounts.contains(&e.account_id)));
+                || (t.is_organization_trail && self.org.as_ref().is_some_and(|o| o.accounts.contains(&e.account_id)));
             account
                 && (t.is_multi_region_trail || t.home_region == e.region)
                 && t.insight_selectors
@@ -312,6 +308,21 @@ fn observe(analyzer: &mut Analyzer, record: &EventRecord) {
     });
 }
 
+/// Records per second through the consumer's counting path on this thread (routing, reading
+/// the attribution fields of writes and errors, counting), for `cairn bench`.
+pub fn bench_observe(records: &[EventRecord]) -> f64 {
+    let mut a = Analyzers::new(&DetectorConfig::default()).expect("the default configuration is valid");
+    let started = Instant::now();
+    for r in records {
+        if r.index().event_category == "Management" {
+            a.observe(r);
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    std::hint::black_box(a.drain());
+    records.len() as f64 / elapsed.max(1e-9)
+}
+
 /// The CloudTrail record of an insight event (spec §1.5, §5).
 pub fn insight_record(e: &InsightEvent) -> EventRecord {
     let time = jiff::Timestamp::from_millisecond(e.event_time_ms)
@@ -353,5 +364,96 @@ pub fn parse_type(s: &str) -> Option<InsightType> {
         "ApiCallRateInsight" => Some(InsightType::ApiCallRateInsight),
         "ApiErrorRateInsight" => Some(InsightType::ApiErrorRateInsight),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every record of `testdata/samples`, in file order (as `cairn import` reads them).
+    fn sample_records() -> Vec<EventRecord> {
+        let mut files = Vec::new();
+        let mut stack = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/samples")];
+        while let Some(p) = stack.pop() {
+            if p.is_dir() {
+                stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            } else if p.extension().is_some_and(|e| e == "json") {
+                files.push(p);
+            }
+        }
+        files.sort();
+        files
+            .iter()
+            .flat_map(|f| {
+                let text = std::fs::read_to_string(f).unwrap();
+                crate::ingest::import::split(&text)
+                    .unwrap()
+                    .into_iter()
+                    .filter_map(|r| EventRecord::from_json(r).ok())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    fn analyse(records: &[EventRecord], baseline_minutes: u32) -> Vec<InsightEvent> {
+        let config = DetectorConfig {
+            baseline_minutes,
+            ..DetectorConfig::default()
+        };
+        let mut a = Analyzers::new(&config).unwrap();
+        for r in records.iter().filter(|r| r.index().event_category == "Management") {
+            a.observe(r);
+        }
+        a.advance(i64::MAX / 2);
+        a.drain()
+    }
+
+    #[test]
+    fn the_sample_logs_raise_what_the_readme_says() {
+        let records = sample_records();
+        assert!(records.len() > 3000);
+        for minutes in [7 * 24 * 60, 60] {
+            let raised = analyse(&records, minutes);
+            for e in &raised {
+                eprintln!(
+                    "baseline {minutes} min: {} {} {}:{} {:?} {} at {}",
+                    e.account_id,
+                    e.region,
+                    e.event_source,
+                    e.event_name,
+                    e.insight_type,
+                    e.state.as_str(),
+                    e.event_time_ms
+                );
+            }
+            // Stable: the same records give the same insights: none (README, Insights).
+            assert_eq!(analyse(&records, minutes), raised);
+            assert!(raised.is_empty(), "baseline {minutes} min raised {}", raised.len());
+        }
+        // Why: per API and minute, the samples' busiest write and error counts, and how much
+        // history each account and region has.
+        let mut per_minute: std::collections::HashMap<(String, String, String, i64), u32> = Default::default();
+        let mut span: std::collections::HashMap<(String, String), (i64, i64)> = Default::default();
+        for r in records.iter().filter(|r| r.index().event_category == "Management") {
+            let ix = r.index();
+            let t = ix.event_time.millis();
+            let s = span.entry((ix.account_id.clone(), ix.region.clone())).or_insert((t, t));
+            *s = (s.0.min(t), s.1.max(t));
+            if ix.read_only == Some(false) || r.json().contains("\"errorCode\"") {
+                let api = format!("{:?}:{:?}", ix.event_source, ix.event_name);
+                *per_minute
+                    .entry((ix.account_id.clone(), ix.region.clone(), api, t.div_euclid(60_000)))
+                    .or_default() += 1;
+            }
+        }
+        let busiest = per_minute.iter().max_by_key(|(_, n)| **n).unwrap();
+        let longest = span.values().map(|(a, b)| (b - a) / 60_000).max().unwrap();
+        eprintln!("busiest API minute: {busiest:?}; longest history of an account and region: {longest} min");
+        assert_eq!(*busiest.1, 78, "the Stratus Red Team DeleteParameter burst");
+        assert!(
+            longest < 60,
+            "every account and region holds less than an hour: {longest} min"
+        );
     }
 }
