@@ -8,8 +8,8 @@ use std::time::Duration;
 use cairn_server::buckets::{LocalBuckets, ObjectMeta};
 use serde_json::json;
 
-use crate::delivery::{ALPHA, BUCKET, bucket_keys, call, client, create_trail, record, rt, serve, setup, status, uuid};
-use crate::{cairn, wait_for};
+use crate::cairn;
+use crate::delivery::{ALPHA, BUCKET, bucket_keys, call, client, create_trail, record, rt, serve, setup, uuid};
 
 const ENV: [(&str, &str); 1] = [("CAIRN_DIGEST_INTERVAL", "1s")];
 
@@ -46,14 +46,10 @@ fn validate_logs_through_a_server_and_from_the_data_directory() {
         std::thread::sleep(Duration::from_millis(1200));
     }
     // StopLogging: a final digest names the last files.
-    let stopped = jiff::Timestamp::now().as_second();
+    let stopped = jiff::Timestamp::now().as_millisecond();
     call(&alpha, "StopLogging", json!({"Name": arn}));
-    wait_for("the final digests", Duration::from_secs(60), || {
-        let latest = status(&alpha, "signed")["LatestDigestDeliveryTime"]
-            .as_f64()
-            .unwrap_or(0.0);
-        (latest >= stopped as f64 + 1.0).then_some(())
-    });
+    // The final digest: every log file named, the latest digest from the stop on.
+    crate::digests::wait_digested(&data, &alpha, "signed", stopped, &Default::default());
     let end = jiff::Timestamp::now().as_second() + 5;
     let iso = |s: i64| cairn_integrity::digest::iso_seconds(s);
     let (start_arg, end_arg) = (iso(started), iso(end));

@@ -245,12 +245,13 @@ impl Consumer {
         Ok(())
     }
 
-    /// Whether a trail that logs this account and region has this insight type on.
+    /// Whether a logging trail that covers this account and region has this insight type on.
     fn wanted(&self, e: &InsightEvent) -> bool {
         self.trails.all().iter().any(|t| {
             let account = t.account_id == e.account_id
                 || (t.is_organization_trail && self.org.as_ref().is_some_and(|o| o.accounts.contains(&e.account_id)));
             account
+                && t.logging.is_logging
                 && (t.is_multi_region_trail || t.home_region == e.region)
                 && t.insight_selectors
                     .iter()
