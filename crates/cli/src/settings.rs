@@ -84,8 +84,8 @@ pub struct Settings {
     /// Insights: the baseline an API's rate is compared with (CloudTrail: the 7 days before);
     /// whole hours, at least 1h.
     pub insights_baseline: String,
-    /// Insights: how long the log must be quiet before idle APIs' minutes are analysed by the
-    /// wall clock (ending their insights); longer than the pauses of an import.
+    /// Insights: how often accounts and regions that saw no new event move on by the wall clock
+    /// (ending their insights); longer than the pauses of an import.
     pub insights_idle: String,
     /// CloudTrail's quota of trails per account and region.
     pub max_trails_per_region: usize,

@@ -48,8 +48,8 @@ const READ_CHUNK: usize = 16_384;
 #[derive(Debug, Clone)]
 pub struct InsightsConfig {
     pub detector: DetectorConfig,
-    /// How long the log must be quiet before idle accounts and regions are moved to the wall
-    /// clock (ending their insights). Longer than the pauses of an import in progress.
+    /// How often accounts and regions that saw no event meanwhile are moved to the wall clock
+    /// (ending their insights). Longer than the pauses of an import in progress.
     pub idle: Duration,
 }
 
@@ -169,7 +169,6 @@ impl Consumer {
         self.log.open_cursor(CURSOR, CursorStart::Earliest).await?;
         let mut position = 0;
         let mut durable = self.log.subscribe();
-        let mut last_event = Instant::now();
         let mut advanced = Instant::now();
         let mut last_commit = Instant::now();
         loop {
@@ -177,7 +176,6 @@ impl Consumer {
             let events = self.log.read_after(position, READ_CHUNK).await?;
             if let Some(last) = events.last() {
                 position = last.seq;
-                last_event = Instant::now();
                 let read = events.len() as u64;
                 observe_all(self.analyzers.clone(), events).await?;
                 metrics::counter!("cairn_insights_events_read_total").increment(read);
@@ -185,8 +183,11 @@ impl Consumer {
                 // Retention dropped what lay above our position.
                 position = self.log.durable_seq();
             }
-            // Quiet long enough: idle accounts and regions move to the wall clock.
-            if last_event.elapsed() >= self.idle && advanced.elapsed() >= self.idle {
+            // Every `idle` once caught up (not while replaying or working through a backlog):
+            // accounts and regions that saw no event since the last time move to the wall clock
+            // (ending their insights); one still receiving events, an import in progress
+            // included, keeps following its own event times.
+            if advanced.elapsed() >= self.idle && position >= self.log.durable_seq() {
                 self.analyzers.lock().advance(jiff::Timestamp::now().as_millisecond());
                 advanced = Instant::now();
             }
