@@ -74,13 +74,11 @@ pub struct Args {
     parallelism: Option<usize>,
 }
 
-/// A usage problem: the aws CLI's exit code 255.
-struct Usage(String);
-
 fn usage<T>(msg: impl Into<String>) -> Result<T, anyhow::Error> {
     Err(anyhow::Error::new(UsageError(msg.into())))
 }
 
+/// A usage problem: the aws CLI's exit code 255.
 #[derive(Debug)]
 struct UsageError(String);
 
@@ -94,7 +92,7 @@ impl std::error::Error for UsageError {}
 
 /// Seconds of a time argument. As `aws cloudtrail validate-logs` (dateutil, then UTC put in
 /// place of any zone), an offset is dropped, not applied; an age (`6h`) counts back from now.
-fn time_arg(s: &str, now: i64) -> Result<i64, Usage> {
+fn time_arg(s: &str, now: i64) -> Result<i64, UsageError> {
     let t = s.trim();
     if let Ok(age) = humantime::parse_duration(t) {
         return Ok(now - age.as_secs() as i64);
@@ -118,10 +116,10 @@ fn time_arg(s: &str, now: i64) -> Result<i64, Usage> {
                 .parse::<jiff::civil::Date>()
                 .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
         })
-        .map_err(|_| Usage(format!("Unable to parse date value: {s}")))?;
+        .map_err(|_| UsageError(format!("Unable to parse date value: {s}")))?;
     dt.to_zoned(jiff::tz::TimeZone::UTC)
         .map(|z| z.timestamp().as_second())
-        .map_err(|_| Usage(format!("Unable to parse date value: {s}")))
+        .map_err(|_| UsageError(format!("Unable to parse date value: {s}")))
 }
 
 /// The parts of a trail ARN validate-logs uses: home region, account, name.
@@ -176,9 +174,9 @@ fn validate_logs(settings: &Settings, args: &Args) -> anyhow::Result<u8> {
         return usage(format!("Invalid trail ARN provided: {}", args.trail_arn));
     };
     let now = jiff::Timestamp::now().as_second();
-    let start = time_arg(&args.start_time, now).or_else(|Usage(m)| usage(m))?;
+    let start = time_arg(&args.start_time, now)?;
     let end = match &args.end_time {
-        Some(e) => time_arg(e, now).or_else(|Usage(m)| usage(m))?,
+        Some(e) => time_arg(e, now)?,
         None => now,
     };
     if start > end {

@@ -272,7 +272,20 @@ fn a_spike_and_an_error_burst_raise_one_insight_each_in_event_time() {
     assert!(p.sigterm().success());
     let (mut p, addr) = serve(&data, &config, &env);
     let alpha = client(&addr, ALPHA, "us-east-1");
-    std::thread::sleep(Duration::from_secs(6));
+    // Wait until the replay has read every event sent (the consumer's own counter), then one
+    // more idle period for anything the clock would end.
+    wait_for("the replay", Duration::from_secs(60), || {
+        let (_, metrics) = crate::http_get(&addr, "/metrics").ok()?;
+        let read: f64 = metrics
+            .lines()
+            .find(|l| l.starts_with("cairn_insights_events_read_total"))?
+            .rsplit(' ')
+            .next()?
+            .parse()
+            .ok()?;
+        (read >= events.len() as f64).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(3));
     let again = insights(&alpha, t0);
     assert_eq!(again.len(), 4, "{again:#?}");
     assert!(p.sigterm().success());
