@@ -87,6 +87,8 @@ pub struct Settings {
     /// Insights: how often accounts and regions that saw no new event move on by the wall clock
     /// (ending their insights); longer than the pauses of an import.
     pub insights_idle: String,
+    /// How long a web console sign-in lasts (`12h`).
+    pub console_session_ttl: String,
     /// CloudTrail's quota of trails per account and region.
     pub max_trails_per_region: usize,
     /// LookupEvents calls per second per account and region; 0 = no limit (CloudTrail allows 2).
@@ -169,6 +171,7 @@ impl Default for Settings {
             signing_key_file: None,
             insights_baseline: "7d".into(),
             insights_idle: "10s".into(),
+            console_session_ttl: "12h".into(),
             max_trails_per_region: 5,
             lookup_rate_limit: 0.0,
             tls_cert: None,
@@ -256,6 +259,15 @@ impl Settings {
             detector,
             idle: duration("insights_idle", &self.insights_idle)?.max(Duration::from_secs(1)),
         })
+    }
+
+    /// How long a console sign-in lasts: at least a minute.
+    pub fn console_session_ttl(&self) -> anyhow::Result<Duration> {
+        let d = duration("console_session_ttl", &self.console_session_ttl)?;
+        if d < Duration::from_secs(60) {
+            bail!("console_session_ttl must be at least 1m");
+        }
+        Ok(d)
     }
 
     pub fn digest_interval(&self) -> anyhow::Result<Duration> {

@@ -18,6 +18,8 @@ pub struct CallContext {
     pub request_id: String,
     pub tls: Option<TlsDetails>,
     pub time: EventTime,
+    /// Made from a console session (`sessionCredentialFromConsole: "true"` in the record).
+    pub from_console: bool,
 }
 
 /// What happened in a call, for its audit record.
@@ -59,6 +61,7 @@ pub fn event(ctx: &CallContext, principal: &Principal, call: CallRecord) -> Clou
         recipient_account_id: Some(principal.account_id.clone()),
         event_category: Some(if call.management { "Management" } else { "Data" }.into()),
         tls_details: ctx.tls.clone(),
+        session_credential_from_console: ctx.from_console.then(|| "true".to_string()),
         ..CloudTrailEvent::default()
     };
     if let Some((code, message)) = call.error {

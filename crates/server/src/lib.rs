@@ -10,6 +10,7 @@ pub mod auth;
 pub mod buckets;
 pub mod channels;
 pub mod client;
+pub mod console;
 pub mod destinations;
 pub mod history;
 pub mod ingest;
@@ -116,6 +117,8 @@ pub struct ApiOptions {
     pub max_trails_per_region: usize,
     /// LookupEvents calls per second per account and region (CloudTrail allows 2); None: no limit.
     pub lookup_rate_limit: Option<f64>,
+    /// How long a console sign-in lasts.
+    pub console_session_ttl: std::time::Duration,
 }
 
 impl Default for ApiOptions {
@@ -123,6 +126,7 @@ impl Default for ApiOptions {
         ApiOptions {
             max_trails_per_region: 5,
             lookup_rate_limit: None,
+            console_session_ttl: std::time::Duration::from_secs(12 * 3600),
         }
     }
 }
@@ -141,6 +145,7 @@ struct Inner {
     destinations: Destinations,
     options: ApiOptions,
     lookup_buckets: parking_lot::Mutex<std::collections::HashMap<(String, String), TokenBucket>>,
+    sessions: console::Sessions,
 }
 
 /// A token bucket: `rate` tokens a second, holding at most `rate` (one second's worth).
@@ -164,6 +169,7 @@ impl AppState {
                 metrics,
                 directory,
                 destinations,
+                sessions: console::Sessions::new(options.console_session_ttl),
                 options,
                 lookup_buckets: Default::default(),
             }),
@@ -188,6 +194,11 @@ impl AppState {
 
     pub fn destinations(&self) -> &Destinations {
         &self.inner.destinations
+    }
+
+    /// Console sessions.
+    pub fn sessions(&self) -> &console::Sessions {
+        &self.inner.sessions
     }
 
     pub fn options(&self) -> &ApiOptions {

@@ -57,6 +57,7 @@ pub fn run(mut settings: Settings, args: Args) -> anyhow::Result<ExitCode> {
     let options = ApiOptions {
         max_trails_per_region: settings.max_trails_per_region,
         lookup_rate_limit: (settings.lookup_rate_limit > 0.0).then_some(settings.lookup_rate_limit),
+        console_session_ttl: settings.console_session_ttl()?,
     };
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()

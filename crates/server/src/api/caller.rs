@@ -147,5 +147,6 @@ pub fn context(parts: &Parts, conn: &ConnInfo, region: &str, request_id: &str, t
             ..TlsDetails::default()
         }),
         time,
+        from_console: false,
     }
 }

@@ -1,8 +1,9 @@
 //! HTTP routes. One listener serves every protocol; a request is routed by the service named in
 //! its SigV4 credential scope (and the `X-Amz-Target` header of JSON APIs). Unsigned requests
-//! reach only `/health` and `/metrics` (and are refused everywhere else).
+//! reach only `/health`, `/metrics` and the console (`/console`, which has its own sign-in), and
+//! are refused everywhere else.
 
-mod caller;
+pub(crate) mod caller;
 pub mod cloudtrail;
 pub mod cloudtrail_data;
 pub mod error;
@@ -66,6 +67,8 @@ async fn dispatch(State(state): State<AppState>, ConnectInfo(conn): ConnectInfo<
         None if parts.method == Method::GET && parts.uri.path() == "/metrics" => {
             metrics::metrics(State(state)).await.into_response()
         }
+        // The console authenticates with its session cookie, never a signature.
+        None if crate::console::owns(parts.uri.path()) => crate::console::handle(&state, &conn, parts, body).await,
         // Never an S3 path (bucket names are lower-case): refused in the rest-json shape.
         None if parts.method == Method::POST && parts.uri.path() == ingest_events::PATH => {
             ingest_events::handle(&state, &conn, parts, body).await

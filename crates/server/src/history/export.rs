@@ -13,6 +13,9 @@ pub enum Format {
     Csv,
     /// One stored CloudTrail record per line.
     Ndjson,
+    /// One JSON document, `{"Records":[...]}`, as CloudTrail's log files and its console's
+    /// downloads (and what `cairn import` reads back).
+    Records,
 }
 
 impl Format {
@@ -20,6 +23,7 @@ impl Format {
         match self {
             Format::Csv => "text/csv; charset=utf-8",
             Format::Ndjson => "application/x-ndjson",
+            Format::Records => "application/json",
         }
     }
 
@@ -27,6 +31,7 @@ impl Format {
         match self {
             Format::Csv => "csv",
             Format::Ndjson => "ndjson",
+            Format::Records => "json",
         }
     }
 
@@ -35,16 +40,30 @@ impl Format {
         match self {
             Format::Csv => CSV_HEADER.as_bytes(),
             Format::Ndjson => b"",
+            Format::Records => b"{\"Records\":[",
         }
     }
 
-    /// Appends one event to `out`.
-    pub fn write(self, out: &mut Vec<u8>, r: &EventRecord) {
+    /// What follows the last event (only once the export is complete: a download cut short
+    /// stays visibly incomplete).
+    pub fn trailer(self) -> &'static [u8] {
+        match self {
+            Format::Csv | Format::Ndjson => b"",
+            Format::Records => b"\n]}\n",
+        }
+    }
+
+    /// Appends the `n`-th event (from 0) to `out`.
+    pub fn write(self, out: &mut Vec<u8>, n: u64, r: &EventRecord) {
         match self {
             Format::Csv => csv_row(out, r),
             Format::Ndjson => {
                 out.extend_from_slice(r.json().as_bytes());
                 out.push(b'\n');
+            }
+            Format::Records => {
+                out.extend_from_slice(if n == 0 { b"\n" } else { b",\n" });
+                out.extend_from_slice(r.json().as_bytes());
             }
         }
     }
@@ -170,7 +189,7 @@ mod tests {
         )
         .unwrap();
         let mut out = Format::Csv.header().to_vec();
-        Format::Csv.write(&mut out, &r);
+        Format::Csv.write(&mut out, 0, &r);
         let text = String::from_utf8(out).unwrap();
         let mut lines = text.split("\r\n");
         assert_eq!(lines.next().unwrap().split(',').count(), 13);
@@ -189,7 +208,27 @@ mod tests {
             )
         );
         let mut out = Vec::new();
-        Format::Ndjson.write(&mut out, &r);
+        Format::Ndjson.write(&mut out, 0, &r);
         assert_eq!(out, format!("{}\n", r.json()).into_bytes());
+    }
+
+    #[test]
+    fn records_are_one_json_document_once_complete() {
+        let r = EventRecord::from_json(
+            r#"{"eventVersion":"1.09","eventTime":"2025-06-15T15:06:40Z","eventName":"A","awsRegion":"eu-west-1","eventID":"e1","recipientAccountId":"111111111111"}"#,
+        )
+        .unwrap();
+        for n in [0u64, 1, 3] {
+            let mut out = Format::Records.header().to_vec();
+            for i in 0..n {
+                Format::Records.write(&mut out, i, &r);
+            }
+            let cut = out.clone();
+            out.extend_from_slice(Format::Records.trailer());
+            let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(doc["Records"].as_array().unwrap().len(), n as usize);
+            // Without its trailer (an export cut short) it is no document at all.
+            assert!(serde_json::from_slice::<serde_json::Value>(&cut).is_err());
+        }
     }
 }

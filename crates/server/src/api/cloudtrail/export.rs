@@ -1,7 +1,8 @@
-//! `GET /export/events`: the event history LookupEvents pages through, streamed as one CSV or
-//! NDJSON download (for `cairn lookup` and for browsers, through a presigned URL).
+//! `GET /export/events`: the event history LookupEvents pages through, streamed as one CSV,
+//! NDJSON or `{"Records":[...]}` download (for `cairn lookup`, for browsers through a presigned
+//! URL, and for the console).
 //!
-//! Query: `format` (`csv`, the default, or `json`), `attribute` and `value` (one lookup attribute),
+//! Query: `format` (`csv`, the default; `json` for NDJSON; `records` for one JSON document), `attribute` and `value` (one lookup attribute),
 //! `start` and `end` (RFC 3339 or epoch seconds, inclusive), `category=insight`, `limit`.
 //!
 //! It is authorised as `cloudtrail:LookupEvents` (it reveals what lookups reveal), selects with the
@@ -27,7 +28,8 @@ use super::{Call, EVENT_SOURCE, MAX_BODY_BYTES, auth_error, refuse_unauthenticat
 use crate::AppState;
 use crate::api::caller::{self, Claimed};
 use crate::api::error::ApiError;
-use crate::audit::{self, CallRecord};
+use crate::audit::{self, CallContext, CallRecord};
+use crate::auth::identity::Principal;
 use crate::history::export::Format;
 use crate::listener::ConnInfo;
 
@@ -40,7 +42,7 @@ const PAGE: usize = 1000;
 const CHUNKS_AHEAD: usize = 2;
 
 /// A parsed export request.
-struct Export {
+pub(crate) struct Export {
     format: Format,
     limit: Option<u64>,
     /// The filter in LookupEvents' members, for the shared checks and the audit record.
@@ -69,7 +71,7 @@ fn time_param(name: &str, v: &str) -> Result<Value, ApiError> {
 }
 
 /// The query's parameters. The `X-Amz-*` members of a presigned URL are the signature's business.
-fn parse_query(query: &str) -> Result<Export, ApiError> {
+pub(crate) fn parse_query(query: &str) -> Result<Export, ApiError> {
     let mut format = Format::Csv;
     let mut limit = None;
     let mut input = Map::new();
@@ -88,7 +90,12 @@ fn parse_query(query: &str) -> Result<Export, ApiError> {
                 format = match v.as_str() {
                     "csv" => Format::Csv,
                     "json" | "ndjson" => Format::Ndjson,
-                    _ => return Err(invalid(format!("format must be csv or json, not {v:?}."))),
+                    "records" => Format::Records,
+                    _ => {
+                        return Err(invalid(format!(
+                            "format must be csv, json (NDJSON) or records, not {v:?}."
+                        )));
+                    }
                 }
             }
             "attribute" => attribute = Some(v),
@@ -125,7 +132,11 @@ fn parse_query(query: &str) -> Result<Export, ApiError> {
 fn record_of(export: Option<&Export>, error: Option<&ApiError>) -> CallRecord {
     let request_parameters = export.map(|x| {
         let mut p = audit::lower_camel(&Value::Object(x.input.clone()));
-        p["format"] = json!(if x.format == Format::Csv { "csv" } else { "json" });
+        p["format"] = json!(match x.format {
+            Format::Csv => "csv",
+            Format::Ndjson => "json",
+            Format::Records => "records",
+        });
         if let Some(l) = x.limit {
             p["limit"] = json!(l);
         }
@@ -163,14 +174,27 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
             return refuse_unauthenticated(state, conn, &parts, &claimed, call, error, &request_id, time).await;
         }
     };
+    let ctx = caller::context(&parts, conn, &region, &request_id, time);
+    serve(state, &principal, ctx, parsed, started).await
+}
+
+/// Streams the export of an authenticated caller (signed request or console session).
+pub(crate) async fn serve(
+    state: &AppState,
+    principal: &Principal,
+    ctx: CallContext,
+    parsed: Result<Export, ApiError>,
+    started: Instant,
+) -> Response {
+    let request_id = ctx.request_id.clone();
     let Some(ready) = state.ready() else {
         return ApiError::starting().into_json_response(&request_id);
     };
     let call = Call {
         state,
         ready: &ready,
-        principal: &principal,
-        region: &region,
+        principal,
+        region: &ctx.region,
         op: EVENT_NAME,
     };
 
@@ -191,8 +215,7 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
     .await;
 
     let record = record_of(parsed.as_ref().ok(), first.as_ref().err());
-    let ctx = caller::context(&parts, conn, &region, &request_id, time);
-    let event = audit::event(&ctx, &principal, record);
+    let event = audit::event(&ctx, principal, record);
     if let Err(e) = audit::record(&ready.log, &event).await {
         return ApiError::from_log(&e).into_json_response(&request_id);
     }
@@ -245,12 +268,15 @@ async fn produce(
     let mut sent = 0u64;
     loop {
         let n = page.events.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        for e in &page.events[..n] {
-            format.write(&mut chunk, &e.record);
+        for (i, e) in page.events[..n].iter().enumerate() {
+            format.write(&mut chunk, sent + i as u64, &e.record);
         }
         left -= n as u64;
         sent += n as u64;
         let next = page.next.filter(|_| left > 0);
+        if next.is_none() {
+            chunk.extend_from_slice(format.trailer());
+        }
         if !chunk.is_empty() && tx.send(Ok(Bytes::from(std::mem::take(&mut chunk)))).await.is_err() {
             tracing::debug!(sent, "export client went away");
             return;

@@ -191,7 +191,6 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
     };
 
     let auth = caller::authenticate(state, &parts, &body, "cloudtrail");
-    let ready = state.ready();
     let (principal, region) = match auth {
         Ok(a) => (a.principal, a.region),
         Err(e) => {
@@ -200,24 +199,39 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
             return refuse_unauthenticated(state, conn, &parts, &claimed, call, error, &request_id, time).await;
         }
     };
-    let Some(ready) = ready else {
+    let parsed = parse_request(&parts, target, &op, &body);
+    let ctx = caller::context(&parts, conn, &region, &request_id, time);
+    execute(state, &principal, ctx, &op, parsed, started).await
+}
+
+/// Runs an authenticated caller's operation, records it and answers it: the one path of the API
+/// and the console alike, so both are authorised, checked and audited the same way.
+pub(crate) async fn execute(
+    state: &AppState,
+    principal: &Principal,
+    ctx: crate::audit::CallContext,
+    op: &str,
+    parsed: Result<Map<String, Value>, ApiError>,
+    started: std::time::Instant,
+) -> Response {
+    let request_id = ctx.request_id.clone();
+    let Some(ready) = state.ready() else {
         return ApiError::starting().into_json_response(&request_id);
     };
 
     let call = Call {
         state,
         ready: &ready,
-        principal: &principal,
-        region: &region,
-        op: &op,
+        principal,
+        region: &ctx.region,
+        op,
     };
-    let parsed = parse_request(&parts, target, &op, &body);
     let result = match &parsed {
         Ok(input) if op == "LookupEvents" => lookup::lookup_events(&call, &input::Input(input)).await,
         Ok(input) if op == "ListInsightsMetricData" => {
             insights::list_insights_metric_data(&call, &input::Input(input)).await
         }
-        Ok(input) if channels::OPS.contains(&op.as_str()) => channels::dispatch(&call, input).await,
+        Ok(input) if channels::OPS.contains(&op) => channels::dispatch(&call, input).await,
         Ok(input) => trails::dispatch(&call, input).await,
         Err(e) => Err(e.clone()),
     };
@@ -231,7 +245,7 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
         Ok(input) if !input.is_empty() => Some(audit::lower_camel(&Value::Object(input.clone()))),
         _ => None,
     };
-    let read_only = is_read_only(&op);
+    let read_only = is_read_only(op);
     let mut record = CallRecord {
         event_source: EVENT_SOURCE,
         event_name,
@@ -253,8 +267,7 @@ pub async fn handle(state: &AppState, conn: &ConnInfo, parts: Parts, body: Body)
             Err(e)
         }
     };
-    let ctx = caller::context(&parts, conn, &region, &request_id, time);
-    let event = audit::event(&ctx, &principal, record);
+    let event = audit::event(&ctx, principal, record);
     let recorded = if read_only {
         audit::record_read(&ready.log, &event)
     } else {
