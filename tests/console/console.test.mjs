@@ -6,10 +6,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Cairn, IDS, ALPHA, BETA, browser, record, signIn, waitFor, artifacts } from './harness.mjs';
 
 const MINUTE = 60;
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const INJECTED = {
   eventName: '<img src=x onerror="window.__pwned=1">',
   user: '<script>window.__pwned=2</script>',
@@ -71,6 +73,11 @@ after(async () => {
   if (chrome) await chrome.close();
   if (cairn) await cairn.stop();
 });
+
+/** Waits for the spike's insight (its Start and End) to be in the history. */
+function insightRaised() {
+  return waitFor(() => cairn.lookup(IDS.alphaRoot, ['--event-category', 'insight']).length >= 2, 120000, 'the spike\'s insight');
+}
 
 async function newPage(options = {}) {
   const context = await chrome.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 }, ...options });
@@ -315,7 +322,7 @@ test('trails show their status, and logging stops and starts where the policy al
 });
 
 test('an insight is charted against its baseline', async () => {
-  await waitFor(() => cairn.lookup(IDS.alphaRoot, ['--event-category', 'insight']).length >= 2, 120000, 'the spike\'s insight');
+  await insightRaised();
   const page = await newPage();
   await signIn(page, cairn.url, IDS.alphaAdmin);
   await page.getByRole('link', { name: 'Insights', exact: true }).click();
@@ -365,4 +372,44 @@ test('phone layout, dark mode and a region selector', async () => {
   await page.getByLabel('Region', { exact: true }).selectOption('eu-west-1');
   await page.locator('#events caption', { hasText: 'No events match' }).waitFor();
   await page.context().close();
+});
+
+/** WCAG 2.1 A/AA violations axe-core finds on the page as it is now. */
+async function violations(page) {
+  await page.addScriptTag({ path: AXE });
+  return page.evaluate(async () => {
+    const r = await window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] });
+    return r.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+  });
+}
+
+test('every view passes axe-core\'s WCAG 2.1 AA checks, light and dark', async () => {
+  await insightRaised();
+  for (const colorScheme of ['light', 'dark']) {
+    // axe is injected as a script, which the console's CSP would (rightly) refuse.
+    const page = await newPage({ bypassCSP: true, colorScheme });
+    await page.goto(cairn.url + '/console');
+    await page.getByLabel('Access key ID').waitFor();
+    assert.deepEqual(await violations(page), [], `sign-in, ${colorScheme}`);
+    await signIn(page, cairn.url, IDS.alphaAdmin);
+    const views = [
+      ['#/events?attr=Username&value=mallory&range=1d', '#events tbody tr'],
+      ['#/trails', '#trails tbody tr'],
+      ['#/insights', 'article.insight svg polyline'],
+    ];
+    for (const [hash, ready] of views) {
+      await page.goto(cairn.url + '/console' + hash);
+      await page.locator(ready).first().waitFor();
+      assert.deepEqual(await violations(page), [], `${hash}, ${colorScheme}`);
+    }
+    await page.goto(cairn.url + '/console#/events');
+    await page.locator('#events tbody a.event-link').first().click();
+    await page.locator('#event-json').waitFor();
+    assert.deepEqual(await violations(page), [], `an event, ${colorScheme}`);
+    await page.goto(cairn.url + '/console#/trails');
+    await page.getByRole('link', { name: 'main', exact: true }).click();
+    await page.locator('#toggle-logging').waitFor();
+    assert.deepEqual(await violations(page), [], `a trail, ${colorScheme}`);
+    await page.context().close();
+  }
 });

@@ -1,0 +1,101 @@
+// Console benchmark: how long the event history's first page takes to be on screen in Chromium,
+// from navigation start (page, script, style, session check and LookupEvents, all cold: each run
+// is a new browser context with an empty cache), over a data directory of many events.
+//
+// Usage: node tests/console/bench.mjs --data-dir DIR [--account ID] [--runs N]
+// DIR is a Cairn data directory, e.g. the one `cairn bench --only history --keep --work-dir W`
+// leaves in W/cairn-bench-*/history/log (scripts/bench-console does both).
+
+import { parseArgs } from 'node:util';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { browser, cairnBin, waitFor } from './harness.mjs';
+
+const { values: opts } = parseArgs({
+  options: {
+    'data-dir': { type: 'string' },
+    account: { type: 'string', default: '111122223333' },
+    runs: { type: 'string', default: '20' },
+  },
+});
+if (!opts['data-dir']) {
+  console.error('usage: node tests/console/bench.mjs --data-dir DIR [--account ID] [--runs N]');
+  process.exit(2);
+}
+const runs = Number(opts.runs);
+const KEY = 'AKIACONSOLEBENCH0001';
+const SECRET = 'console-bench-secret-000000000000000000';
+
+const root = mkdtempSync(join(tmpdir(), 'cairn-console-bench-'));
+const config = join(root, 'cairn.toml');
+writeFileSync(config, `[[accounts]]\nid = "${opts.account}"\nroot_access_keys = [{ id = "${KEY}", secret = "${SECRET}" }]\n`);
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CAIRN_')));
+const proc = spawn(cairnBin(), ['serve', '--listen', '127.0.0.1:0', '--data-dir', opts['data-dir'], '--config', config], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+const url = await new Promise((ok, fail) => {
+  let out = '';
+  proc.stdout.on('data', (d) => {
+    out += d;
+    const m = out.match(/cairn listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    if (m) ok(m[1]);
+  });
+  proc.on('exit', (c) => fail(new Error('cairn exited ' + c)));
+});
+await waitFor(async () => (await fetch(url + '/health')).ok, 600000, 'the log to open');
+
+const chrome = await browser();
+try {
+  // One sign-in; each run then starts from its cookies with an empty cache.
+  const first = await chrome.newContext();
+  const page = await first.newPage();
+  await page.goto(url + '/console');
+  await page.getByLabel('Access key ID').fill(KEY);
+  await page.getByLabel('Secret access key').fill(SECRET);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#events caption').waitFor();
+  const storage = await first.storageState();
+  // Values to filter by, from the newest events.
+  const sample = await page.evaluate(async () => {
+    const s = await (await fetch('/console/session')).json();
+    const r = await fetch('/console/api/LookupEvents', {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-cairn-csrf': s.Csrf, 'x-cairn-region': 'us-east-1' },
+      body: JSON.stringify({ MaxResults: 50, StartTime: Date.now() / 1000 - 90 * 86400 }),
+    });
+    return (await r.json()).Events || [];
+  });
+  await first.close();
+
+  const at = Math.floor(Date.now() / 1000);
+  const pick = (f) => sample.map(f).find((v) => v);
+  const cases = [
+    ['all events, last 90 days', ''],
+    ['EventName', pick((e) => e.EventName)],
+    ['Username', pick((e) => e.Username)],
+    ['AccessKeyId', sample.map((e) => e.AccessKeyId).filter(Boolean).at(-1)],
+    ['ResourceName', pick((e) => (e.Resources || []).map((r) => r.ResourceName).find(Boolean))],
+  ];
+  console.log(`console first page over ${opts['data-dir']} (${runs} cold runs per case, Chromium ${chrome.version()})`);
+  for (const [attr, value] of cases) {
+    if (attr !== 'all events, last 90 days' && !value) continue;
+    const times = [];
+    for (let i = 0; i < runs; i++) {
+      const ctx = await chrome.newContext({ storageState: storage });
+      const p = await ctx.newPage();
+      const q = new URLSearchParams({ range: '90d', at: String(at) });
+      if (value) { q.set('attr', attr); q.set('value', value); }
+      await p.goto(`${url}/console#/events?${q}`);
+      await p.waitForFunction(() => performance.getEntriesByName('cairn-events-shown').length > 0, null, { timeout: 60000 });
+      times.push(await p.evaluate(() => performance.getEntriesByName('cairn-events-shown')[0].startTime));
+      await ctx.close();
+    }
+    times.sort((a, b) => a - b);
+    const pct = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
+    console.log(`  ${(attr + (value ? ' = ' + value : '')).padEnd(60)} p50 ${pct(0.5).toFixed(0).padStart(4)} ms  p99 ${pct(0.99).toFixed(0).padStart(4)} ms  (target ≤ 300 ms)`);
+  }
+} finally {
+  await chrome.close();
+  proc.kill('SIGTERM');
+  await new Promise((ok) => proc.on('exit', ok));
+  rmSync(root, { recursive: true, force: true });
+}
