@@ -116,6 +116,11 @@ fn answer(e: ApiError) -> Response {
     e.into_json_response(&uuid::Uuid::new_v4().to_string())
 }
 
+/// A console answer of its own (not an operation's), with a request id like every answer.
+fn ok_json(body: &Value) -> Response {
+    json_response(StatusCode::OK, body, &uuid::Uuid::new_v4().to_string())
+}
+
 fn not_signed_in() -> Response {
     error(
         StatusCode::UNAUTHORIZED,
@@ -290,7 +295,7 @@ async fn permissions(state: &AppState, parts: &Parts, body: Body) -> Response {
         let allowed = principal.authorize(a, resource) == crate::auth::policy::Decision::Allow;
         out.insert(a.to_string(), json!(allowed));
     }
-    json_response(StatusCode::OK, &Value::Object(out), "")
+    ok_json(&Value::Object(out))
 }
 
 /// `GET /console/export?region=R&format=csv|records&attribute=&value=&start=&end=`: the filtered

@@ -15,10 +15,9 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::session::{COOKIE, Session};
-use super::{MAX_BODY_BYTES, answer, error, not_signed_in, parse_object, same_site, signed_in};
+use super::{MAX_BODY_BYTES, answer, error, not_signed_in, ok_json, parse_object, same_site, signed_in};
 use crate::AppState;
 use crate::api::caller;
-use crate::api::error::json_response;
 use crate::audit::{self, CallRecord};
 use crate::auth::identity::Principal;
 use crate::auth::sigv4::Secrets;
@@ -27,7 +26,7 @@ use crate::listener::ConnInfo;
 /// `GET /console/session`: who is signed in (and the CSRF token the page sends back), or 401.
 pub fn session_info(state: &AppState, parts: &Parts) -> Response {
     match signed_in(state, parts) {
-        Some((_, s, p)) => json_response(StatusCode::OK, &describe(&s, &p, state), ""),
+        Some((_, s, p)) => ok_json(&describe(&s, &p, state)),
         None => not_signed_in(),
     }
 }
@@ -135,7 +134,7 @@ pub async fn sign_in(state: &AppState, conn: &ConnInfo, parts: &Parts, body: Bod
     metrics::counter!("cairn_console_signin_total", "outcome" => "success").increment(1);
     tracing::info!(arn = %principal.arn, peer = %conn.peer.ip(), "console sign-in");
     let (token, session) = state.sessions().open(&key);
-    let mut resp = json_response(StatusCode::OK, &describe(&session, &principal, state), "");
+    let mut resp = ok_json(&describe(&session, &principal, state));
     resp.headers_mut().insert(
         header::SET_COOKIE,
         cookie(&token, state.sessions().ttl().as_secs(), conn.tls.is_some()),
@@ -154,7 +153,7 @@ async fn record_login(
     ok: bool,
 ) -> Result<(), Response> {
     let Some(ready) = state.ready() else {
-        return Err(crate::api::error::ApiError::starting().into_json_response(""));
+        return Err(answer(crate::api::error::ApiError::starting()));
     };
     let request_id = uuid::Uuid::new_v4().to_string();
     let ctx = caller::context(parts, conn, region, &request_id, EventTime::now());
@@ -192,7 +191,7 @@ pub fn sign_out(state: &AppState, parts: &Parts) -> Response {
         return answer(e);
     }
     state.sessions().close(&token);
-    let mut resp = json_response(StatusCode::OK, &json!({}), "");
+    let mut resp = ok_json(&json!({}));
     resp.headers_mut().insert(header::SET_COOKIE, cookie("", 0, false));
     resp
 }
