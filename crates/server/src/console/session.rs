@@ -12,6 +12,10 @@ use sha2::{Digest, Sha256};
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "cairn_session";
+/// Name of the cookie holding the session's CSRF token. Script-readable on purpose (double
+/// submit): the page sends it back in a header, which a page of another site cannot read or set.
+/// It lets the page send its first request without asking for the session first.
+pub const CSRF_COOKIE: &str = "cairn_csrf";
 /// Sessions one access key may hold at once; the oldest is signed out past this.
 const MAX_SESSIONS_PER_KEY: usize = 32;
 /// Failed sign-ins one address may make within [`FAILURE_WINDOW`] before it is refused for the

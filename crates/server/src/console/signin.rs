@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::session::{COOKIE, Session};
+use super::session::{COOKIE, CSRF_COOKIE, Session};
 use super::{MAX_BODY_BYTES, answer, error, not_signed_in, ok_json, parse_object, same_site, signed_in};
 use crate::AppState;
 use crate::api::caller;
@@ -52,10 +52,12 @@ fn secret_matches(expected: &str, given: &str) -> bool {
     bool::from(a.ct_eq(&b))
 }
 
-fn cookie(token: &str, max_age: u64, secure: bool) -> HeaderValue {
+/// The session cookie (HttpOnly) and the CSRF token's cookie (readable by the page's script).
+fn cookies(token: &str, csrf: &str, max_age: u64, secure: bool) -> [HeaderValue; 2] {
     let secure = if secure { "; Secure" } else { "" };
-    let v = format!("{COOKIE}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
-    HeaderValue::from_str(&v).expect("a token is hex")
+    let session = format!("{COOKIE}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    let csrf = format!("{CSRF_COOKIE}={csrf}; Path=/console; SameSite=Strict; Max-Age={max_age}{secure}");
+    [session, csrf].map(|v| HeaderValue::from_str(&v).expect("tokens are hex"))
 }
 
 /// `POST /console/signin` `{"AccessKeyId", "SecretAccessKey", "Region"}`.
@@ -135,10 +137,14 @@ pub async fn sign_in(state: &AppState, conn: &ConnInfo, parts: &Parts, body: Bod
     tracing::info!(arn = %principal.arn, peer = %conn.peer.ip(), "console sign-in");
     let (token, session) = state.sessions().open(&key);
     let mut resp = ok_json(&describe(&session, &principal, state));
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        cookie(&token, state.sessions().ttl().as_secs(), conn.tls.is_some()),
-    );
+    for c in cookies(
+        &token,
+        &session.csrf,
+        state.sessions().ttl().as_secs(),
+        conn.tls.is_some(),
+    ) {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
     resp
 }
 
@@ -192,7 +198,9 @@ pub fn sign_out(state: &AppState, parts: &Parts) -> Response {
     }
     state.sessions().close(&token);
     let mut resp = ok_json(&json!({}));
-    resp.headers_mut().insert(header::SET_COOKIE, cookie("", 0, false));
+    for c in cookies("", "", 0, false) {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
     resp
 }
 
@@ -209,11 +217,17 @@ mod tests {
     }
 
     #[test]
-    fn the_cookie_is_http_only_and_strict() {
-        let c = cookie("00ff", 60, false);
-        let c = c.to_str().unwrap();
-        assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("Max-Age=60"));
-        assert!(!c.contains("Secure"));
-        assert!(cookie("00ff", 60, true).to_str().unwrap().ends_with("; Secure"));
+    fn the_session_cookie_is_http_only_and_strict() {
+        let [session, csrf] = cookies("00ff", "ab", 60, false);
+        let (session, csrf) = (session.to_str().unwrap(), csrf.to_str().unwrap());
+        assert!(session.starts_with("cairn_session=00ff;"));
+        assert!(session.contains("HttpOnly") && session.contains("SameSite=Strict") && session.contains("Max-Age=60"));
+        assert!(!session.contains("Secure"));
+        assert!(csrf.starts_with("cairn_csrf=ab;") && csrf.contains("SameSite=Strict") && !csrf.contains("HttpOnly"));
+        assert!(
+            cookies("00ff", "ab", 60, true)
+                .iter()
+                .all(|c| c.to_str().unwrap().ends_with("; Secure"))
+        );
     }
 }

@@ -148,6 +148,8 @@
     try { data = text ? JSON.parse(text) : {}; } catch (_) { data = { message: text }; }
     if (r.status === 401 && path !== '/console/signin') {
       state.session = null;
+      state.history = null;
+      state.seen.clear();
       signInView('Your session has ended. Sign in again.');
       throw new ConsoleError('NotSignedInException', 'Not signed in.');
     }
@@ -252,9 +254,10 @@
   }
 
   function started(session) {
-    state.session = session;
-    state.history = null;
+    // Nothing read before is kept, except a first page asked for at start with this session.
+    if (!state.history || !state.history.prefetched || state.history.loaded) state.history = null;
     state.seen.clear();
+    state.session = session;
     const top = document.getElementById('top');
     top.hidden = false;
     const user = document.getElementById('user');
@@ -439,7 +442,10 @@
       prev.disabled = true; next.disabled = true;
       table.setAttribute('aria-busy', 'true');
       try {
-        const out = await call('LookupEvents', input);
+        // The first page may already be on its way (sent at start, see boot).
+        let out = page === 0 && hist.pending ? await hist.pending : null;
+        hist.pending = null;
+        if (!out) out = await call('LookupEvents', input);
         hist.page = page;
         hist.rows = (out.Events || []).map(rowOf);
         for (const r of hist.rows) state.seen.set(r.id, r.ev);
@@ -786,6 +792,32 @@
 
   // ---- start ----------------------------------------------------------------------------------
 
+  function readCookie(name) {
+    const kv = document.cookie.split('; ').find((c) => c.startsWith(name + '='));
+    return kv ? kv.slice(name.length + 1) : '';
+  }
+
+  /** With a session's CSRF cookie, the event history's first page is asked for at once, in
+   *  parallel with the session check, instead of after it. A stale session just gets a 401,
+   *  which is ignored here (the session check decides what to show). */
+  function prefetchHistory() {
+    const csrf = readCookie('cairn_csrf');
+    const { parts, params } = route();
+    if (!csrf || (parts[0] || 'events') !== 'events') return;
+    const f = filterOf(params);
+    // Pin the relative range's end in the URL, so the view computes the same filter.
+    const pinned = hashOf(f);
+    history.replaceState(null, '', pinned);
+    const pending = fetch('/console/api/LookupEvents', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Cairn-Csrf': csrf, 'X-Cairn-Region': state.region },
+      body: JSON.stringify(lookupInput(f)),
+      credentials: 'same-origin',
+      cache: 'no-store',
+    }).then((r) => (r.ok ? r.json() : null)).catch(() => null);
+    state.history = { key: pinned + '|' + state.region, f, tokens: [null], page: 0, rows: [], pending, prefetched: true };
+  }
+
   async function boot() {
     const sel = document.getElementById('region');
     for (const r of REGIONS) sel.append(h('option', { value: r }, r));
@@ -804,6 +836,7 @@
         if (back) location.hash = back.getAttribute('href');
       }
     });
+    prefetchHistory();
     const r = await fetch('/console/session', { credentials: 'same-origin', cache: 'no-store' }).catch(() => null);
     if (r && r.ok) started(await r.json());
     else signInView();
