@@ -346,6 +346,10 @@ test('an insight is charted against its baseline', async () => {
   assert.equal(await card.locator('svg line.baseline').count(), 1);
   assert.match(await card.locator('svg desc').textContent(), /Peak \d+ per minute/);
   assert.doesNotMatch(await card.textContent(), /\[object /);
+  // Who made it: the spike's caller and agent lead the attributions.
+  const top = card.locator('table.attributions tbody tr');
+  assert.match(await top.filter({ hasText: 'Caller' }).locator('td').first().textContent(), new RegExp(`^arn:aws:iam::${ALPHA}:user/mallory`));
+  assert.match(await top.filter({ hasText: 'User agent' }).locator('td').first().textContent(), /^evil-script\/1\.0/);
   await card.locator('dd', { hasText: 'per minute' }).first().waitFor();
   await shot(page, 'insight');
   await page.context().close();
@@ -380,6 +384,11 @@ test('phone layout, dark mode and a region selector', async () => {
   const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   assert.equal(bg, 'rgb(15, 20, 25)');
   await shot(page, 'phone-dark');
+  // Times in UTC, remembered.
+  await page.getByLabel('Times', { exact: true }).selectOption('utc');
+  await page.locator('#events tbody td.time', { hasText: / UTC$/ }).first().waitFor();
+  await page.reload();
+  await page.locator('#events tbody td.time', { hasText: / UTC$/ }).first().waitFor();
   await page.getByLabel('Region', { exact: true }).selectOption('eu-west-1');
   await page.locator('#events caption', { hasText: 'No events match' }).waitFor();
   await page.context().close();

@@ -54,6 +54,7 @@
   const state = {
     session: null,
     region: localStorage.getItem('cairn.region') || 'us-east-1',
+    utc: localStorage.getItem('cairn.tz') === 'utc',
     columns: loadColumns(),
     // The event history as last shown, so returning from an event's detail keeps the page.
     history: null,
@@ -107,12 +108,16 @@
     return h('div', { class: 'message error', role: 'alert' }, code + (err && err.message ? err.message : String(err)));
   }
 
-  /** `YYYY-MM-DD HH:MM:SS` in the browser's time zone. */
+  /** `YYYY-MM-DD HH:MM:SS`, in the browser's time zone or in UTC (the user's choice). */
   function fmtTime(t) {
     const d = t instanceof Date ? t : new Date(typeof t === 'number' ? t * 1000 : t);
     if (Number.isNaN(d.getTime())) return '';
     const p = (n) => String(n).padStart(2, '0');
-    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+    const u = state.utc;
+    const [Y, M, D, h, m, s] = u
+      ? [d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()]
+      : [d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes(), d.getSeconds()];
+    return `${Y}-${p(M + 1)}-${p(D)} ${p(h)}:${p(m)}:${p(s)}${u ? ' UTC' : ''}`;
   }
 
   function timeEl(t) {
@@ -121,10 +126,14 @@
     return h('time', { datetime: d.toISOString(), title: d.toISOString() }, fmtTime(d));
   }
 
-  /** The value of a `datetime-local` input for a Date, in local time. */
-  function localInput(d) {
-    const p = (n) => String(n).padStart(2, '0');
-    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  /** The value of a `datetime-local` input for a Date, in the chosen time zone. */
+  function toInput(d) {
+    return fmtTime(d).replace(' UTC', '').replace(' ', 'T');
+  }
+
+  /** Epoch seconds of a `datetime-local` input's value, read in the chosen time zone. */
+  function fromInput(v) {
+    return Math.floor(new Date(state.utc ? v + 'Z' : v).getTime() / 1000);
   }
 
   // ---- server calls ---------------------------------------------------------------------------
@@ -358,8 +367,8 @@
     const valueIn = h('input', { id: 'f-value', type: 'text', value: f.value, placeholder: 'Value', disabled: !f.attr, spellcheck: 'false', autocapitalize: 'none', 'aria-describedby': 'f-value-help' });
     const valueHelp = h('span', { id: 'f-value-help', class: 'visually-hidden' }, 'Press / to come back to this field.');
     const rangeSel = h('select', { id: 'f-range' }, RANGES.map(([k, label]) => h('option', { value: k, selected: k === f.range }, label)));
-    const startIn = h('input', { id: 'f-start', type: 'datetime-local', step: '1', value: localInput(new Date(f.start * 1000)) });
-    const endIn = h('input', { id: 'f-end', type: 'datetime-local', step: '1', value: localInput(new Date(f.end * 1000)) });
+    const startIn = h('input', { id: 'f-start', type: 'datetime-local', step: '1', value: toInput(new Date(f.start * 1000)) });
+    const endIn = h('input', { id: 'f-end', type: 'datetime-local', step: '1', value: toInput(new Date(f.end * 1000)) });
     const custom = h('div', { class: 'custom', hidden: f.range !== 'custom' },
       h('div', { class: 'field' }, h('label', { for: 'f-start' }, 'From'), startIn),
       h('div', { class: 'field' }, h('label', { for: 'f-end' }, 'To'), endIn));
@@ -382,8 +391,8 @@
         return;
       }
       if (nf.range === 'custom') {
-        nf.start = Math.floor(new Date(startIn.value).getTime() / 1000);
-        nf.end = Math.floor(new Date(endIn.value).getTime() / 1000);
+        nf.start = fromInput(startIn.value);
+        nf.end = fromInput(endIn.value);
         if (!Number.isFinite(nf.start) || !Number.isFinite(nf.end) || nf.start > nf.end) {
           formErr.replaceChildren(errorBox({ message: 'Choose a start time before the end time.' }));
           return;
@@ -729,7 +738,8 @@
     const el = h('article', { class: 'insight', 'aria-labelledby': titleId },
       h('h2', { id: titleId }, kind + ': ' + what),
       h('dl', { class: 'props' }, props.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
-      chart);
+      chart,
+      attributions(((endD || d).insightContext || {}).attributions || [], titleId));
     const startMs = Date.parse(x.start.eventTime);
     const endMs = x.end ? Date.parse(x.end.eventTime) : Date.now();
     const baseline = (endStats || stats).baseline ? (endStats || stats).baseline.average : 0;
@@ -749,6 +759,21 @@
         }
       },
     };
+  }
+
+  const ATTRIBUTES_OF_INSIGHTS = { userIdentityArn: 'Caller (user identity ARN)', userAgent: 'User agent', errorCode: 'Error code' };
+
+  /** Who and what made an insight: the top values of each attribution, during it and before. */
+  function attributions(list, titleId) {
+    if (!list.length) return null;
+    const values = (vs) => (vs || []).map((v, i) => [i ? h('br') : null, (v.value === 'null' ? '(success)' : v.value) + ' — ' + fmtNum(v.average) + ' per minute']);
+    return h('div', { class: 'table-wrap' }, h('table', { class: 'attributions' },
+      h('caption', {}, 'Top contributors'),
+      h('thead', {}, h('tr', {}, ['Attribute', 'During the insight', 'In the baseline'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, list.map((a) => h('tr', {},
+        h('th', { scope: 'row' }, ATTRIBUTES_OF_INSIGHTS[a.attribute] || a.attribute),
+        h('td', {}, values(a.insight)),
+        h('td', {}, values(a.baseline)))))));
   }
 
   function fmtNum(v) {
@@ -779,8 +804,8 @@
       s('line', { class: 'axis', x1: L, y1: T, x2: L, y2: H - B }),
       s('text', { x: L - 6, y: y(peak * 1.1) + 10, 'text-anchor': 'end' }, String(Math.round(peak * 1.1))),
       s('text', { x: L - 6, y: H - B, 'text-anchor': 'end' }, '0'),
-      s('text', { x: L, y: H - 10 }, fmtTime(new Date(t0)).slice(11, 16)),
-      s('text', { x: W - R, y: H - 10, 'text-anchor': 'end' }, fmtTime(new Date(t1)).slice(11, 16)),
+      s('text', { x: L, y: H - 10 }, fmtTime(new Date(t0)).slice(11, 16) + (state.utc ? ' UTC' : '')),
+      s('text', { x: W - R, y: H - 10, 'text-anchor': 'end' }, fmtTime(new Date(t1)).slice(11, 16) + (state.utc ? ' UTC' : '')),
       s('line', { class: 'baseline', x1: L, y1: y(baseline), x2: W - R, y2: y(baseline) }),
       s('polyline', { class: 'line', points: xs.map((t, i) => `${x(t).toFixed(1)},${y(values[i]).toFixed(1)}`).join(' ') }));
     return h('figure', { class: 'chart-figure' }, svg,
@@ -823,6 +848,9 @@
     for (const r of REGIONS) sel.append(h('option', { value: r }, r));
     sel.value = state.region;
     sel.addEventListener('change', () => { setRegion(sel.value); state.history = null; state.seen.clear(); render(); });
+    const tz = document.getElementById('tz');
+    tz.value = state.utc ? 'utc' : 'local';
+    tz.addEventListener('change', () => { state.utc = tz.value === 'utc'; localStorage.setItem('cairn.tz', tz.value); render(); });
     document.getElementById('signout').addEventListener('click', signOut);
     window.addEventListener('hashchange', render);
     document.addEventListener('keydown', (ev) => {
