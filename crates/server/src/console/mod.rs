@@ -16,6 +16,7 @@ mod assets;
 pub mod session;
 mod signin;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
@@ -121,12 +122,16 @@ fn ok_json(body: &Value) -> Response {
     json_response(StatusCode::OK, body, &uuid::Uuid::new_v4().to_string())
 }
 
-fn not_signed_in() -> Response {
-    error(
+fn not_signed_in_error() -> ApiError {
+    refusal(
         StatusCode::UNAUTHORIZED,
         "NotSignedInException",
         "Sign in to the console first (or again: the session has ended).",
     )
+}
+
+fn not_signed_in() -> Response {
+    answer(not_signed_in_error())
 }
 
 /// Refuses what a browser says comes from another site: a page elsewhere must not make a
@@ -154,7 +159,7 @@ fn same_site(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 /// The signed-in session of a request and its principal (whose key must still exist).
-fn signed_in(state: &AppState, parts: &Parts) -> Option<(String, session::Session, std::sync::Arc<Principal>)> {
+fn signed_in(state: &AppState, parts: &Parts) -> Option<(String, session::Session, Arc<Principal>)> {
     let token = parts
         .headers
         .get_all(header::COOKIE)
@@ -213,38 +218,47 @@ fn context(parts: &Parts, conn: &ConnInfo, region: &str) -> crate::audit::CallCo
     ctx
 }
 
-/// `POST /console/api/<Operation>`: a CloudTrail operation as the signed-in user.
-async fn api(state: &AppState, conn: &ConnInfo, parts: &Parts, body: Body, op: &str) -> Response {
-    let started = Instant::now();
-    if let Err(e) = same_site(&parts.headers) {
-        return answer(e);
-    }
-    let Some((_, session, principal)) = signed_in(state, parts) else {
-        return not_signed_in();
-    };
-    if let Err(e) = check_csrf(parts, &session) {
-        return answer(e);
-    }
-    let region = match region_of(parts, None) {
-        Ok(r) => r,
-        Err(e) => return answer(e),
-    };
-    if !OPERATIONS.contains(&op) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "UnknownOperationException",
-            "The console does not call this operation.",
-        );
-    }
-    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
-        return error(
+/// The signed-in caller of a request that acts: from this site, with a live session and its
+/// CSRF token.
+fn acting(state: &AppState, parts: &Parts) -> Result<(String, session::Session, Arc<Principal>), ApiError> {
+    same_site(&parts.headers)?;
+    let (token, session, principal) = signed_in(state, parts).ok_or_else(not_signed_in_error)?;
+    check_csrf(parts, &session)?;
+    Ok((token, session, principal))
+}
+
+async fn read_body(body: Body) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
+        refusal(
             StatusCode::PAYLOAD_TOO_LARGE,
             "RequestEntityTooLargeException",
             "The request body is too large.",
-        );
+        )
+    })
+}
+
+/// `POST /console/api/<Operation>`: a CloudTrail operation as the signed-in user.
+async fn api(state: &AppState, conn: &ConnInfo, parts: &Parts, body: Body, op: &str) -> Response {
+    let started = Instant::now();
+    let checked = async {
+        let (_, _, principal) = acting(state, parts)?;
+        let region = region_of(parts, None)?;
+        if !OPERATIONS.contains(&op) {
+            return Err(refusal(
+                StatusCode::BAD_REQUEST,
+                "UnknownOperationException",
+                "The console does not call this operation.",
+            ));
+        }
+        Ok((principal, region, read_body(body).await?))
     };
-    let parsed = parse_object(&body);
-    cloudtrail::execute(state, &principal, context(parts, conn, &region), op, parsed, started).await
+    match checked.await {
+        Ok((principal, region, body)) => {
+            let parsed = parse_object(&body);
+            cloudtrail::execute(state, &principal, context(parts, conn, &region), op, parsed, started).await
+        }
+        Err(e) => answer(e),
+    }
 }
 
 fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
@@ -264,21 +278,13 @@ fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
 /// user's policies allow on the resource, so the page offers only what will work. (The
 /// operations check again when called.)
 async fn permissions(state: &AppState, parts: &Parts, body: Body) -> Response {
-    if let Err(e) = same_site(&parts.headers) {
-        return answer(e);
-    }
-    let Some((_, session, principal)) = signed_in(state, parts) else {
-        return not_signed_in();
+    let checked = async {
+        let (_, _, principal) = acting(state, parts)?;
+        Ok::<_, ApiError>((principal, read_body(body).await?))
     };
-    if let Err(e) = check_csrf(parts, &session) {
-        return answer(e);
-    }
-    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "RequestEntityTooLargeException",
-            "Too large.",
-        );
+    let (principal, body) = match checked.await {
+        Ok(v) => v,
+        Err(e) => return answer(e),
     };
     let input = parse_object(&body).unwrap_or_default();
     let resource = input.get("Resource").and_then(Value::as_str).unwrap_or("*");

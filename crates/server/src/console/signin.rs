@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::session::{COOKIE, CSRF_COOKIE, Session};
-use super::{MAX_BODY_BYTES, answer, error, not_signed_in, ok_json, parse_object, same_site, signed_in};
+use super::{acting, answer, error, not_signed_in, ok_json, parse_object, read_body, same_site, signed_in};
 use crate::AppState;
 use crate::api::caller;
 use crate::audit::{self, CallRecord};
@@ -87,12 +87,9 @@ pub async fn sign_in(state: &AppState, conn: &ConnInfo, parts: &Parts, body: Bod
             "Too many failed sign-ins from this address; wait a few minutes.",
         );
     }
-    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "RequestEntityTooLargeException",
-            "Too large.",
-        );
+    let body = match read_body(body).await {
+        Ok(b) => b,
+        Err(e) => return answer(e),
     };
     let input = parse_object(&body).unwrap_or_default();
     let text = |k: &str| input.get(k).and_then(Value::as_str).unwrap_or("").trim().to_string();
@@ -187,15 +184,10 @@ async fn record_login(
 /// `POST /console/signout`: ends the session (with its CSRF token, so another site cannot sign
 /// a user out either).
 pub fn sign_out(state: &AppState, parts: &Parts) -> Response {
-    if let Err(e) = same_site(&parts.headers) {
-        return answer(e);
-    }
-    let Some((token, session, _)) = signed_in(state, parts) else {
-        return not_signed_in();
+    let token = match acting(state, parts) {
+        Ok((token, _, _)) => token,
+        Err(e) => return answer(e),
     };
-    if let Err(e) = super::check_csrf(parts, &session) {
-        return answer(e);
-    }
     state.sessions().close(&token);
     let mut resp = ok_json(&json!({}));
     for c in cookies("", "", 0, false) {
