@@ -143,6 +143,30 @@ member_accounts = ["{BETA}"]
 """
 
 
+def wait_for(what, timeout, f):
+    """Calls f until it returns something true (which is returned), for at most timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = f()
+        if v:
+            return v
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def visible(srv, who, name, count, timeout=10):
+    """Waits until LookupEvents shows `count` events named `name` for `who`: the audit record of
+    a read-only call is committed a moment after its answer (at most about a second)."""
+    ct = srv.ct(who)
+
+    def n():
+        pages = ct.get_paginator("lookup_events").paginate(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": name}])
+        return sum(len(p["Events"]) for p in pages) >= count
+
+    wait_for(f"{count} {name} events to be visible", timeout, n)
+
+
 def unique(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 

@@ -14,7 +14,7 @@ import uuid
 import boto3
 import pytest
 
-from conftest import ALPHA, BUCKET_BACKEND, CairnServer, _free_port, moto_url, unique
+from conftest import ALPHA, BUCKET_BACKEND, CairnServer, _free_port, moto_url, unique, wait_for
 from test_ingest_events import ingest, record
 
 
@@ -42,16 +42,6 @@ def delivered_ids(objects) -> set:
         body = o["Body"].read()
         ids |= {r["eventID"] for r in json.loads(gzip.decompress(body))["Records"]}
     return ids
-
-
-def wait_for(what, timeout, f):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = f()
-        if v:
-            return v
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def send(server, region_ids):

@@ -12,7 +12,7 @@ from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from conftest import ALPHA, BETA, IDS
+from conftest import ALPHA, BETA, IDS, visible
 
 
 def presign(srv, who, params, region="us-east-1", expires=300):
@@ -29,6 +29,7 @@ def test_presigned_export_downloads_with_plain_urllib(fresh_server):
     for _ in range(5):
         alpha.list_trails()
     beta.describe_trails()
+    visible(srv, "alpha_admin", "ListTrails", 5)
 
     with urllib.request.urlopen(presign(srv, "alpha_admin", {"format": "csv"}), timeout=60) as r:
         assert r.status == 200

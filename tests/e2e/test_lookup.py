@@ -3,7 +3,7 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ALPHA, BETA, unique
+from conftest import ALPHA, BETA, unique, visible
 
 
 def lookup_all(ct, page_size, **kwargs):
@@ -20,6 +20,7 @@ def test_paging_filters_and_isolation(fresh_server):
     for _ in range(12):
         alpha.get_trail_status(Name=name)
     beta.describe_trails()
+    visible(srv, "alpha_admin", "GetTrailStatus", 12)
 
     # Every call so far is in the history (management events of the caller's account and region).
     def others(evs):
