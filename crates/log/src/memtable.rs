@@ -16,7 +16,39 @@ pub struct MemEntry {
     pub ingest_ms: i64,
 }
 
-pub type Chunk = Arc<[MemEntry]>;
+/// Entries appended together (or coalesced), with the range of their event times so that a
+/// lookup can pass over a whole chunk that cannot hold a result without touching its records.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    entries: Arc<[MemEntry]>,
+    /// Smallest and largest event time (ms) of the entries.
+    pub min_time: i64,
+    pub max_time: i64,
+}
+
+impl Chunk {
+    fn new(entries: Vec<MemEntry>) -> Chunk {
+        let (mut min_time, mut max_time) = (i64::MAX, i64::MIN);
+        for e in &entries {
+            let t = e.record.event_time().millis();
+            min_time = min_time.min(t);
+            max_time = max_time.max(t);
+        }
+        Chunk {
+            entries: entries.into(),
+            min_time,
+            max_time,
+        }
+    }
+}
+
+impl std::ops::Deref for Chunk {
+    type Target = [MemEntry];
+
+    fn deref(&self) -> &[MemEntry] {
+        &self.entries
+    }
+}
 
 /// Coalesce the trailing small chunks once there are this many, so snapshots stay cheap even
 /// when every append carries a single event.
@@ -42,12 +74,12 @@ impl Memtable {
         self.bytes += entries.iter().map(|e| e.record.json().len()).sum::<usize>();
         self.events += entries.len();
         self.opened.get_or_insert_with(Instant::now);
-        self.chunks.push(entries.into());
+        self.chunks.push(Chunk::new(entries));
         self.loose += 1;
         if self.loose >= COALESCE_AFTER {
             let tail = self.chunks.split_off(self.chunks.len() - self.loose);
             let merged: Vec<MemEntry> = tail.iter().flat_map(|c| c.iter().cloned()).collect();
-            self.chunks.push(merged.into());
+            self.chunks.push(Chunk::new(merged));
             self.loose = 0;
         }
     }

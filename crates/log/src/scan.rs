@@ -101,9 +101,9 @@ pub(crate) struct Snapshot {
 
 /// Pages of hits kept beyond the page asked for, whose records are fetched with it (they share
 /// its compressed pages, so it costs little): a client paging on is then served from memory.
-const READAHEAD_PAGES: usize = 4;
+const READAHEAD_PAGES: usize = 8;
 /// ...but no more records than this (large pages, as exports read, need no help).
-const MAX_READAHEAD: usize = 250;
+const MAX_READAHEAD: usize = 400;
 
 enum Source {
     Mem(EventRecord),
@@ -207,7 +207,14 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
     let mut hits: Vec<Hit> = Vec::new();
     let parallelism = parallelism();
 
-    for e in snap.mem.iter() {
+    // A chunk whose events all lie outside the times a result may have is passed over whole:
+    // pages deep in the past skip the unflushed events (the newest) without touching them.
+    let chunks = snap
+        .mem
+        .chunks
+        .iter()
+        .filter(|c| c.max_time >= start && c.min_time <= upper_time);
+    for e in chunks.flat_map(|c| c.iter()) {
         stats.memtable_events_examined += 1;
         let ix = e.record.index();
         // The integer test first: pages deep in the past skip every unflushed event on it.
@@ -376,19 +383,29 @@ async fn materialize(
     }
     // One task per (segment, row group): decompressing record pages is the costly part of a
     // page of results, and separate tasks spread it over every core.
-    let mut tasks = Vec::new();
-    for (si, rows) in wanted {
+    let mut groups = Vec::new();
+    for (si, mut rows) in wanted {
+        rows.sort_unstable();
         let seg = segments[si].clone();
         let meta = seg.reader_metadata().await?;
         for rg in read::row_groups(&meta) {
             let inside = rg.rows_within(&rows);
-            if inside.is_empty() {
-                continue;
+            if !inside.is_empty() {
+                groups.push((si, seg.clone(), meta.clone(), rg, inside));
             }
+        }
+    }
+    // With fewer row groups than cores, each is split at record page boundaries so that every
+    // core decompresses a share (a page of results deep in one row group is the common case when
+    // paging).
+    let parts = parallelism().div_ceil(groups.len().max(1));
+    let mut tasks = Vec::new();
+    for (si, seg, meta, rg, inside) in groups {
+        for run in read::split_by_record_pages(&meta, &rg, inside, parts) {
             let (seg, meta) = (seg.clone(), meta.clone());
             tasks.push((
                 si,
-                tokio::spawn(async move { read::fetch_records(&seg, &meta, &inside).await }),
+                tokio::spawn(async move { read::fetch_records(&seg, &meta, &run).await }),
             ));
         }
     }

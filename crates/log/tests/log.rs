@@ -483,10 +483,20 @@ async fn a_spare_renamed_before_its_header_was_rewritten_is_not_corruption() {
 /// first pass and on a second (cached) one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lookups_answer_the_same_through_the_cache() {
-    for cache_bytes in [0usize, 8 << 10, 256 << 20] {
+    // Row groups of 64 rows hold one record page each; those of 8,192 several (pages end every
+    // 1,024 rows at most), so a page of results is fetched in runs split between record pages.
+    for (cache_bytes, row_group_rows) in [
+        (0usize, 64),
+        (8 << 10, 64),
+        (256 << 20, 64),
+        (0, 8192),
+        (256 << 20, 8192),
+    ] {
         let dir = tempfile::tempdir().unwrap();
         let cfg = LogConfig {
             lookup_cache_bytes: cache_bytes,
+            row_group_rows,
+            record_page_bytes: 4096,
             ..small_config()
         };
         let log = open(dir.path(), cfg).await;
@@ -504,7 +514,7 @@ async fn lookups_answer_the_same_through_the_cache() {
                     assert_eq!(
                         got,
                         expected(&all, &req),
-                        "cache {cache_bytes} pass {pass} {filter:?} limit {limit}"
+                        "cache {cache_bytes} row groups {row_group_rows} pass {pass} {filter:?} limit {limit}"
                     );
                 }
             }

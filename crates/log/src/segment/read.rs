@@ -162,6 +162,58 @@ pub struct RowHit {
     pub row: usize,
 }
 
+/// Splits `rows` (file-wide row numbers, sorted, all inside `rg`) into at most `parts` runs for
+/// separate fetches, cutting only between pages of the record column: the pages a fetch
+/// decompresses are the cost of a page of results, and runs that share no page let several cores
+/// decompress them at once without any page decompressed twice. Without a page index (or with
+/// every row on one page) the rows stay together.
+pub fn split_by_record_pages(
+    meta: &ArrowReaderMetadata,
+    rg: &RowGroupInfo,
+    rows: Vec<usize>,
+    parts: usize,
+) -> Vec<Vec<usize>> {
+    let pages = leaf_index(meta, schema::RECORD).and_then(|leaf| {
+        let index = meta.metadata().offset_index()?;
+        Some(
+            index
+                .get(rg.index)?
+                .get(leaf)?
+                .page_locations()
+                .iter()
+                .map(|p| rg.first_row + p.first_row_index as usize)
+                .collect::<Vec<usize>>(),
+        )
+    });
+    match pages {
+        Some(starts) if parts > 1 && rows.len() > 1 => split_runs(&starts, rows, parts),
+        _ => vec![rows],
+    }
+}
+
+/// [`split_by_record_pages`] given the first row of every page (ascending).
+fn split_runs(starts: &[usize], rows: Vec<usize>, parts: usize) -> Vec<Vec<usize>> {
+    // The page of each row: the last page starting at or before it.
+    let page_of = |r: usize| starts.partition_point(|&s| s <= r).saturating_sub(1);
+    let first_page = page_of(rows[0]);
+    let distinct = page_of(rows[rows.len() - 1]) - first_page + 1;
+    if distinct < 2 {
+        return vec![rows];
+    }
+    let per_part = distinct.div_ceil(parts.min(distinct));
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    let mut current_bucket = usize::MAX;
+    for r in rows {
+        let bucket = (page_of(r) - first_page) / per_part;
+        if bucket != current_bucket {
+            out.push(Vec::new());
+            current_bucket = bucket;
+        }
+        out.last_mut().expect("a run was started").push(r);
+    }
+    out
+}
+
 /// Rows of one row group that match `matcher`, lie in `[start, end]`, have a category in
 /// `categories` (when given) and pass `keep(event_time, seq)`.
 pub async fn row_group_hits(
@@ -381,4 +433,31 @@ fn collect_seq_records(handle: &SegmentHandle, batches: &[RecordBatch]) -> Resul
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_runs;
+
+    #[test]
+    fn runs_split_between_pages_only() {
+        // Pages start at rows 100, 200, ... 900.
+        let starts: Vec<usize> = (1..10).map(|p| p * 100).collect();
+        let rows = vec![100, 150, 199, 200, 250, 480, 500, 777, 905];
+        let runs = split_runs(&starts, rows.clone(), 2);
+        assert_eq!(runs.concat(), rows, "every row once, in order");
+        assert!(runs.len() <= 2);
+        // No page is in two runs.
+        let page = |r: usize| r / 100;
+        for w in runs.windows(2) {
+            assert!(page(*w[0].last().unwrap()) < page(w[1][0]));
+        }
+        assert_eq!(split_runs(&starts, vec![120, 130, 199], 2), vec![vec![120, 130, 199]]);
+        assert_eq!(split_runs(&starts, rows.clone(), 1), vec![rows.clone()]);
+        let many = split_runs(&starts, rows.clone(), 100);
+        assert_eq!(many.concat(), rows);
+        assert!(many.iter().all(|run| run.iter().all(|r| page(*r) == page(run[0]))));
+        // Rows before the first page's start (not possible in a real file) stay in the first.
+        assert_eq!(split_runs(&starts, vec![5, 150], 2).concat(), vec![5, 150]);
+    }
 }
