@@ -254,23 +254,10 @@ async fn api(state: &AppState, conn: &ConnInfo, parts: &Parts, body: Body, op: &
     };
     match checked.await {
         Ok((principal, region, body)) => {
-            let parsed = parse_object(&body);
+            let parsed = cloudtrail::parse_members(&body);
             cloudtrail::execute(state, &principal, context(parts, conn, &region), op, parsed, started).await
         }
         Err(e) => answer(e),
-    }
-}
-
-fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Map::new());
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => Ok(m),
-        _ => Err(ApiError::client(
-            "SerializationException",
-            "The request body must be a JSON object.",
-        )),
     }
 }
 
@@ -286,7 +273,7 @@ async fn permissions(state: &AppState, parts: &Parts, body: Body) -> Response {
         Ok(v) => v,
         Err(e) => return answer(e),
     };
-    let input = parse_object(&body).unwrap_or_default();
+    let input = cloudtrail::parse_members(&body).unwrap_or_default();
     let resource = input.get("Resource").and_then(Value::as_str).unwrap_or("*");
     let mut out = Map::new();
     for a in input

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::session::{COOKIE, CSRF_COOKIE, Session};
-use super::{acting, answer, error, not_signed_in, ok_json, parse_object, read_body, same_site, signed_in};
+use super::{acting, answer, error, not_signed_in, ok_json, read_body, same_site, signed_in};
 use crate::AppState;
 use crate::api::caller;
 use crate::audit::{self, CallRecord};
@@ -91,7 +91,7 @@ pub async fn sign_in(state: &AppState, conn: &ConnInfo, parts: &Parts, body: Bod
         Ok(b) => b,
         Err(e) => return answer(e),
     };
-    let input = parse_object(&body).unwrap_or_default();
+    let input = crate::api::cloudtrail::parse_members(&body).unwrap_or_default();
     let text = |k: &str| input.get(k).and_then(Value::as_str).unwrap_or("").trim().to_string();
     let (key, secret) = (text("AccessKeyId"), text("SecretAccessKey"));
     let region = Some(text("Region"))

@@ -2,8 +2,9 @@
 //! NDJSON or `{"Records":[...]}` download (for `cairn lookup`, for browsers through a presigned
 //! URL, and for the console).
 //!
-//! Query: `format` (`csv`, the default; `json` for NDJSON; `records` for one JSON document), `attribute` and `value` (one lookup attribute),
-//! `start` and `end` (RFC 3339 or epoch seconds, inclusive), `category=insight`, `limit`.
+//! Query: `format` (`csv`, the default; `json` for NDJSON; `records` for one JSON document),
+//! `attribute` and `value` (one lookup attribute), `start` and `end` (RFC 3339 or epoch seconds,
+//! inclusive), `category=insight`, `limit`.
 //!
 //! It is authorised as `cloudtrail:LookupEvents` (it reveals what lookups reveal), selects with the
 //! same code and errors, and is admitted by the lookup rate limit once. Everything that can be

@@ -399,6 +399,11 @@ fn parse_request(parts: &Parts, target: &str, op: &str, body: &[u8]) -> Result<M
             ),
         ));
     }
+    parse_members(body)
+}
+
+/// A JSON request body's members (an empty body has none).
+pub(crate) fn parse_members(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
