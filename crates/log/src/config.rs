@@ -57,8 +57,9 @@ pub struct LogConfig {
     pub max_unflushed_bytes: usize,
     /// Rows per Parquet row group.
     pub row_group_rows: usize,
-    /// Data page size of the record column in segments: larger pages compress a little better,
-    /// smaller ones make a lookup decompress less per record it returns.
+    /// Data page size of the record block column in segments. Blocks are compressed on their own
+    /// (a few records each), so a page is only what a lookup reads to reach one: small pages read
+    /// little more than the blocks wanted.
     pub record_page_bytes: usize,
     /// zstd level of segments written by memtable flushes: fast, so flushing keeps up with ingest.
     pub flush_zstd_level: i32,
@@ -88,7 +89,7 @@ impl Default for LogConfig {
             memtable_flush_age: Duration::from_secs(60),
             max_unflushed_bytes: 2 << 30,
             row_group_rows: 32 * 1024,
-            record_page_bytes: 1 << 20,
+            record_page_bytes: 64 << 10,
             flush_zstd_level: 1,
             zstd_level: 9,
             retention: Some(Duration::from_secs(90 * 24 * 3600)),

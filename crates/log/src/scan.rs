@@ -388,10 +388,11 @@ async fn materialize(
         rows.sort_unstable();
         let seg = segments[si].clone();
         let meta = seg.reader_metadata().await?;
+        let layout = seg.record_layout(&meta)?;
         for rg in read::row_groups(&meta) {
             let inside = rg.rows_within(&rows);
             if !inside.is_empty() {
-                groups.push((si, seg.clone(), meta.clone(), rg, inside));
+                groups.push((si, seg.clone(), meta.clone(), layout.clone(), rg, inside));
             }
         }
     }
@@ -400,8 +401,8 @@ async fn materialize(
     // paging).
     let parts = parallelism().div_ceil(groups.len().max(1));
     let mut tasks = Vec::new();
-    for (si, seg, meta, rg, inside) in groups {
-        for run in read::split_by_record_pages(&meta, &rg, inside, parts) {
+    for (si, seg, meta, layout, rg, inside) in groups {
+        for run in read::split_by_record_pages(&meta, &layout, &rg, inside, parts) {
             let (seg, meta) = (seg.clone(), meta.clone());
             tasks.push((
                 si,

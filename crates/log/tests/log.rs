@@ -55,7 +55,7 @@ async fn scans_match_brute_force_across_memtable_and_segments() {
                         req.end = EventTime::from_secs(b);
                     }
                     let want = expected(&all, &req);
-                    let got: Vec<u64> = scan_all(&log, req.clone()).await.iter().map(|e| e.seq).collect();
+                    let got = checked_seqs(&all, &scan_all(&log, req.clone()).await);
                     assert_eq!(
                         got, want,
                         "{account} {region} {filter:?} limit {limit} window {window:?}"
@@ -64,7 +64,7 @@ async fn scans_match_brute_force_across_memtable_and_segments() {
             }
             let mut req = ScanRequest::new(account, region);
             req.categories = Some(vec!["Management".into()]);
-            let got: Vec<u64> = scan_all(&log, req.clone()).await.iter().map(|e| e.seq).collect();
+            let got = checked_seqs(&all, &scan_all(&log, req.clone()).await);
             assert_eq!(got, expected(&all, &req));
         }
     }
@@ -302,7 +302,7 @@ async fn damaged_segment_is_named_and_other_partitions_stay_readable() {
         (ACCOUNTS[1], REGIONS[1]),
     ] {
         let req = ScanRequest::new(a, r);
-        let got: Vec<u64> = scan_all(&log, req.clone()).await.iter().map(|e| e.seq).collect();
+        let got = checked_seqs(&all, &scan_all(&log, req.clone()).await);
         assert_eq!(got, expected(&all, &req));
     }
     let problems = log.verify().await.unwrap();
@@ -348,7 +348,7 @@ async fn compaction_merges_small_segments_without_changing_results() {
                 let mut req = ScanRequest::new(a, r);
                 req.filter = filter;
                 req.limit = 13;
-                let got: Vec<u64> = scan_all(&log, req.clone()).await.iter().map(|e| e.seq).collect();
+                let got = checked_seqs(&all, &scan_all(&log, req.clone()).await);
                 assert_eq!(got, expected(&all, &req));
             }
         }
@@ -488,6 +488,9 @@ async fn lookups_answer_the_same_through_the_cache() {
     for (cache_bytes, row_group_rows) in [
         (0usize, 64),
         (8 << 10, 64),
+        // Row groups that end inside a block of 8 records.
+        (0, 37),
+        (256 << 20, 100),
         (256 << 20, 64),
         (0, 8192),
         (256 << 20, 8192),
@@ -510,7 +513,7 @@ async fn lookups_answer_the_same_through_the_cache() {
                     req.filter = filter.clone();
                     req.limit = limit;
                     req.categories = Some(vec!["Management".into()]);
-                    let got: Vec<u64> = scan_all(&log, req.clone()).await.iter().map(|e| e.seq).collect();
+                    let got = checked_seqs(&all, &scan_all(&log, req.clone()).await);
                     assert_eq!(
                         got,
                         expected(&all, &req),
@@ -521,4 +524,62 @@ async fn lookups_answer_the_same_through_the_cache() {
         }
         log.close().await.unwrap();
     }
+}
+
+/// Segments large enough to train a record dictionary: every record reads back through its
+/// block from any row group (sizes that are not a multiple of the block), through scans and
+/// through compaction (which reads whole segments), and the footer holds the dictionary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_read_back_from_dictionary_compressed_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = LogConfig {
+        memtable_flush_bytes: 64 << 20,
+        row_group_rows: 1000,
+        compaction_small_bytes: 1 << 30,
+        compaction_target_bytes: 1 << 30,
+        ..small_config()
+    };
+    let log = open(dir.path(), cfg).await;
+    let mut all = Vec::new();
+    for k in 0..2u64 {
+        all.extend(append_all(&log, batch(k * 6000..(k + 1) * 6000), 500).await);
+        log.flush().await.unwrap();
+    }
+    let check = |log: &EventLog, all: &[(u64, EventRecord)]| {
+        let (log, all) = (log.clone(), all.to_vec());
+        async move {
+            for filter in filters() {
+                for limit in [7usize, 50] {
+                    let mut req = ScanRequest::new(ACCOUNTS[1], REGIONS[0]);
+                    req.filter = filter.clone();
+                    req.limit = limit;
+                    let got = checked_seqs(&all, &scan_all(&log, req.clone()).await);
+                    assert_eq!(got, expected(&all, &req), "{filter:?} limit {limit}");
+                }
+            }
+        }
+    };
+    check(&log, &all).await;
+    assert_eq!(log.run_maintenance().await.unwrap().compactions, 4);
+    check(&log, &all).await;
+    let mut with_dictionary = 0;
+    for path in walk(&dir.path().join("store/segments")) {
+        use parquet::file::reader::FileReader;
+        let reader = parquet::file::reader::SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+        let kv = reader
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .cloned()
+            .unwrap_or_default();
+        let get = |k: &str| kv.iter().find(|e| e.key == k).and_then(|e| e.value.clone());
+        assert_eq!(get("cairn.segment.format").as_deref(), Some("2"), "{}", path.display());
+        assert_eq!(get("cairn.segment.block_records").as_deref(), Some("8"));
+        with_dictionary += usize::from(get("cairn.segment.record_dictionary").is_some());
+    }
+    assert_eq!(
+        with_dictionary, 4,
+        "each compacted segment (3,000 records) has a dictionary"
+    );
+    log.close().await.unwrap();
 }

@@ -1,28 +1,34 @@
 //! Turning events into a segment file: sorted by event time, zstd, statistics on the ordering
-//! columns, bloom filters on the lookup columns, sized from the real number of distinct values.
+//! columns, bloom filters on the lookup columns, sized from the real number of distinct values,
+//! and the records in dictionary-compressed blocks ([`super::blocks`]).
 
 use std::sync::Arc;
 
-use arrow_array::builder::{BooleanBuilder, ListBuilder, StringBuilder};
+use arrow_array::builder::{BinaryBuilder, BooleanBuilder, ListBuilder, StringBuilder};
 use arrow_array::{ArrayRef, RecordBatch, StringArray, TimestampMillisecondArray, UInt64Array};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::{KeyValue, SortingColumn};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
 
+use super::blocks::{self, BLOCK_RECORDS, BlockWriter};
 use super::schema::{self, BLOOM_COLUMNS};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::memtable::MemEntry;
 
 /// Settings for encoding one segment.
 #[derive(Debug, Clone, Copy)]
 pub struct EncodeOptions {
     pub row_group_rows: usize,
+    /// zstd level of the record blocks and of the other columns' pages.
     pub zstd_level: i32,
-    /// Data page size of the record column: larger pages compress better, smaller ones make a
-    /// lookup decompress less to return a page of results.
+    /// Data page size of the record block column (see [`crate::LogConfig::record_page_bytes`]).
     pub record_page_bytes: usize,
+    /// Record JSON sampled to train the segment's block dictionary.
+    pub dictionary_training_bytes: usize,
 }
 
 impl EncodeOptions {
@@ -32,6 +38,8 @@ impl EncodeOptions {
             row_group_rows: config.row_group_rows,
             zstd_level: config.flush_zstd_level,
             record_page_bytes: config.record_page_bytes,
+            // Flush outputs are compacted soon: a quick dictionary is enough.
+            dictionary_training_bytes: 2 << 20,
         }
     }
 
@@ -41,6 +49,7 @@ impl EncodeOptions {
             row_group_rows: config.row_group_rows,
             zstd_level: config.zstd_level,
             record_page_bytes: config.record_page_bytes,
+            dictionary_training_bytes: 8 << 20,
         }
     }
 }
@@ -62,12 +71,20 @@ pub struct Encoded {
 pub fn encode(entries: &mut [&MemEntry], opts: EncodeOptions) -> Result<Encoded> {
     assert!(!entries.is_empty(), "a segment holds at least one event");
     sort_by_time(entries);
-    let props = writer_properties(entries, opts);
+    let dictionary = blocks::train_dictionary(
+        entries.iter().map(|e| e.record.json().as_bytes()),
+        opts.dictionary_training_bytes,
+    );
+    let props = writer_properties(entries, opts, dictionary.as_deref());
     let schema = schema::schema();
     let raw_bytes: usize = entries.iter().map(|e| e.record.json().len()).sum();
-    let mut writer = ArrowWriter::try_new(Vec::with_capacity(raw_bytes / 6 + 4096), schema.clone(), Some(props))?;
-    for chunk in entries.chunks(opts.row_group_rows.clamp(1, 8192)) {
-        writer.write(&to_batch(chunk, &schema)?)?;
+    let mut blocks = BlockWriter::new(opts.zstd_level, dictionary.as_deref()).map_err(compression_failed)?;
+    let mut writer = ArrowWriter::try_new(Vec::with_capacity(raw_bytes / 8 + 4096), schema.clone(), Some(props))?;
+    // One batch per row group, flushed on its own: readers find a row's block from the start of
+    // its row group, so a row group must never begin inside a block.
+    for chunk in entries.chunks(opts.row_group_rows.max(1)) {
+        writer.write(&to_batch(chunk, &schema, &mut blocks)?)?;
+        writer.flush()?;
     }
     let bytes = writer.into_inner()?;
     let checksum = crc32c::crc32c(&bytes);
@@ -98,7 +115,7 @@ pub fn sort_by_time(entries: &mut [&MemEntry]) {
     entries.copy_from_slice(&sorted);
 }
 
-fn writer_properties(entries: &[&MemEntry], opts: EncodeOptions) -> WriterProperties {
+fn writer_properties(entries: &[&MemEntry], opts: EncodeOptions, dictionary: Option<&[u8]>) -> WriterProperties {
     let rg = opts.row_group_rows.max(1);
     // Bloom filters start sized for a full row group of distinct values; parquet folds each one
     // down to what its values need once written, so low-cardinality columns get small filters.
@@ -115,10 +132,7 @@ fn writer_properties(entries: &[&MemEntry], opts: EncodeOptions) -> WriterProper
             descending: false,
             nulls_first: false,
         }]))
-        .set_key_value_metadata(Some(vec![
-            KeyValue::new(schema::FORMAT_KEY.to_string(), "1".to_string()),
-            KeyValue::new(schema::INDEX_VERSION_KEY.to_string(), schema::INDEX_VERSION.to_string()),
-        ]));
+        .set_key_value_metadata(Some(key_values(dictionary)));
     // Ordering columns: delta-encoded (neighbours are close), page statistics for pruning.
     for col in [schema::SEQ, schema::EVENT_TIME] {
         let path = ColumnPath::from(col);
@@ -133,9 +147,12 @@ fn writer_properties(entries: &[&MemEntry], opts: EncodeOptions) -> WriterProper
         .set_column_dictionary_enabled(event_id.clone(), false)
         .set_column_encoding(event_id.clone(), Encoding::PLAIN)
         .set_column_statistics_enabled(event_id, EnabledStatistics::None);
-    let record = ColumnPath::from(schema::RECORD);
+    // Blocks are compressed already; small pages let a lookup read little more than its blocks.
+    let record = ColumnPath::from(schema::RECORD_BLOCK);
     b = b
         .set_column_dictionary_enabled(record.clone(), false)
+        .set_column_compression(record.clone(), Compression::UNCOMPRESSED)
+        .set_column_encoding(record.clone(), Encoding::PLAIN)
         .set_column_data_page_size_limit(record.clone(), opts.record_page_bytes)
         .set_column_statistics_enabled(record, EnabledStatistics::None);
     for path in BLOOM_COLUMNS {
@@ -146,6 +163,22 @@ fn writer_properties(entries: &[&MemEntry], opts: EncodeOptions) -> WriterProper
             .set_column_bloom_filter_max_ndv(path, ndv);
     }
     b.build()
+}
+
+fn compression_failed(e: std::io::Error) -> Error {
+    Error::Unavailable(format!("record block compression failed: {e}"))
+}
+
+fn key_values(dictionary: Option<&[u8]>) -> Vec<KeyValue> {
+    let mut kv = vec![
+        KeyValue::new(schema::FORMAT_KEY.to_string(), schema::FORMAT.to_string()),
+        KeyValue::new(schema::INDEX_VERSION_KEY.to_string(), schema::INDEX_VERSION.to_string()),
+        KeyValue::new(schema::BLOCK_RECORDS_KEY.to_string(), BLOCK_RECORDS.to_string()),
+    ];
+    if let Some(d) = dictionary {
+        kv.push(KeyValue::new(schema::DICTIONARY_KEY.to_string(), BASE64.encode(d)));
+    }
+    kv
 }
 
 /// Names a resource can be looked up by: its short name and its full ARN.
@@ -163,7 +196,7 @@ fn resource_names<'a>(e: &'a MemEntry) -> impl Iterator<Item = &'a str> + 'a {
         .flatten()
 }
 
-fn to_batch(entries: &[&MemEntry], schema: &arrow_schema::SchemaRef) -> Result<RecordBatch> {
+fn to_batch(entries: &[&MemEntry], schema: &arrow_schema::SchemaRef, blocks: &mut BlockWriter) -> Result<RecordBatch> {
     let n = entries.len();
     let strings = |f: &dyn Fn(&MemEntry) -> Option<&str>| -> ArrayRef {
         Arc::new(entries.iter().map(|e| f(e)).collect::<StringArray>())
@@ -171,8 +204,8 @@ fn to_batch(entries: &[&MemEntry], schema: &arrow_schema::SchemaRef) -> Result<R
     let mut read_only = BooleanBuilder::with_capacity(n);
     let mut types = ListBuilder::new(StringBuilder::new());
     let mut names = ListBuilder::new(StringBuilder::new());
-    let mut record = StringBuilder::with_capacity(n, entries.iter().map(|e| e.record.json().len()).sum());
-    for e in entries {
+    let mut record = BinaryBuilder::with_capacity(n, entries.iter().map(|e| e.record.json().len()).sum::<usize>() / 8);
+    for (i, e) in entries.iter().enumerate() {
         let ix = e.record.index();
         read_only.append_option(ix.read_only);
         for r in &ix.resources {
@@ -185,7 +218,16 @@ fn to_batch(entries: &[&MemEntry], schema: &arrow_schema::SchemaRef) -> Result<R
             names.values().append_value(name);
         }
         names.append(!ix.resources.is_empty());
-        record.append_value(e.record.json());
+        if i % BLOCK_RECORDS == 0 {
+            let block = &entries[i..(i + BLOCK_RECORDS).min(n)];
+            record.append_value(
+                blocks
+                    .block(block.iter().map(|e| e.record.json().as_bytes()))
+                    .map_err(compression_failed)?,
+            );
+        } else {
+            record.append_null();
+        }
     }
     let columns: Vec<ArrayRef> = vec![
         Arc::new(entries.iter().map(|e| e.seq).collect::<UInt64Array>()),

@@ -2,6 +2,7 @@
 //! registered in the catalog. A [`SegmentHandle`] caches what readers need (footer, page index,
 //! bloom filters) and deletes its file once it is obsolete and no reader holds it.
 
+pub mod blocks;
 pub mod encode;
 mod io;
 pub mod read;
@@ -80,6 +81,8 @@ pub struct SegmentHandle {
     verified: OnceCell<()>,
     /// Bloom filters read so far, by (row group, leaf column); None when the column has none.
     blooms: Mutex<HashMap<(usize, usize), BloomSlot>>,
+    /// How the records are stored, from the footer (with the prepared block dictionary).
+    layout: std::sync::OnceLock<Arc<read::RecordLayout>>,
     obsolete: AtomicBool,
     gc: Option<mpsc::UnboundedSender<String>>,
 }
@@ -98,6 +101,7 @@ impl SegmentHandle {
             reader_meta: OnceCell::new(),
             verified: OnceCell::new(),
             blooms: Mutex::new(HashMap::new()),
+            layout: std::sync::OnceLock::new(),
             obsolete: AtomicBool::new(false),
             gc,
         }
@@ -168,6 +172,15 @@ impl SegmentHandle {
             })
             .await
             .cloned()
+    }
+
+    /// The record layout of this segment (parsed from `meta`, its footer, once).
+    pub(crate) fn record_layout(&self, meta: &ArrowReaderMetadata) -> Result<Arc<read::RecordLayout>> {
+        if let Some(l) = self.layout.get() {
+            return Ok(l.clone());
+        }
+        let layout = Arc::new(read::RecordLayout::from_footer(meta).map_err(|e| Error::corrupt(self.location(), e))?);
+        Ok(self.layout.get_or_init(|| layout).clone())
     }
 
     pub(crate) fn cached_bloom(&self, row_group: usize, column: usize) -> Option<Option<Arc<Sbbf>>> {

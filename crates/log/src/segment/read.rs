@@ -6,16 +6,68 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{TimestampMillisecondType, UInt64Type};
 use arrow_array::{Array, RecordBatch};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use futures::TryStreamExt;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, RowSelection};
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 use parquet::data_type::AsBytes;
 use parquet::file::statistics::Statistics;
 
-use super::SegmentHandle;
-use super::schema;
+use super::{SegmentHandle, blocks, schema};
 use crate::Seq;
 use crate::error::{Error, Result};
+
+/// How a segment stores its records.
+pub enum RecordLayout {
+    /// Format 1: one record per row in the `record` column.
+    Rows,
+    /// Format 2: blocks of `records` rows in the `record_block` column, each block in the row of
+    /// its first record, counted from the start of its row group.
+    Blocks {
+        records: usize,
+        dictionary: Option<blocks::Dictionary>,
+    },
+}
+
+impl RecordLayout {
+    pub fn from_footer(meta: &ArrowReaderMetadata) -> Result<Self, String> {
+        let kv = meta.metadata().file_metadata().key_value_metadata();
+        let get = |key: &str| {
+            kv.and_then(|kv| kv.iter().find(|e| e.key == key))
+                .and_then(|e| e.value.as_deref())
+        };
+        match get(schema::FORMAT_KEY) {
+            None | Some("1") => Ok(RecordLayout::Rows),
+            Some("2") => {
+                let records = get(schema::BLOCK_RECORDS_KEY)
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or("segment has no valid block size")?;
+                let dictionary = match get(schema::DICTIONARY_KEY) {
+                    None => None,
+                    Some(b64) => {
+                        Some(blocks::prepare_dictionary(&BASE64.decode(b64).map_err(|e| {
+                            format!("segment's record dictionary is not base64: {e}")
+                        })?))
+                    }
+                };
+                Ok(RecordLayout::Blocks { records, dictionary })
+            }
+            Some(other) => Err(format!(
+                "segment format {other} is newer than this binary reads (at most {})",
+                schema::FORMAT
+            )),
+        }
+    }
+
+    fn column(&self) -> &'static str {
+        match self {
+            RecordLayout::Rows => schema::RECORD,
+            RecordLayout::Blocks { .. } => schema::RECORD_BLOCK,
+        }
+    }
+}
 
 /// Time range and position of one row group inside its file.
 #[derive(Debug, Clone, Copy)]
@@ -169,11 +221,12 @@ pub struct RowHit {
 /// every row on one page) the rows stay together.
 pub fn split_by_record_pages(
     meta: &ArrowReaderMetadata,
+    layout: &RecordLayout,
     rg: &RowGroupInfo,
     rows: Vec<usize>,
     parts: usize,
 ) -> Vec<Vec<usize>> {
-    let pages = leaf_index(meta, schema::RECORD).and_then(|leaf| {
+    let pages = leaf_index(meta, layout.column()).and_then(|leaf| {
         let index = meta.metadata().offset_index()?;
         Some(
             index
@@ -324,10 +377,12 @@ pub async fn fetch_records(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
+    let layout = handle.record_layout(meta)?;
     let groups = row_groups(meta);
-    // Only the row groups holding wanted rows are read; the selection is relative to them.
+    // Only the row groups holding wanted rows are read; the selection is relative to them. With
+    // blocks, every row of a wanted row's block is read (the block is in its first row).
     let mut selected = Vec::new();
-    let mut ranges = Vec::new();
+    let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
     let mut base = 0;
     for rg in &groups {
         let inside = rg.rows_within(&rows);
@@ -335,24 +390,135 @@ pub async fn fetch_records(
             continue;
         }
         selected.push(rg.index);
-        ranges.extend(
-            inside
-                .iter()
-                .map(|r| base + r - rg.first_row..base + r - rg.first_row + 1),
-        );
+        for r in inside {
+            let at = r - rg.first_row;
+            let range = match &*layout {
+                RecordLayout::Rows => at..at + 1,
+                RecordLayout::Blocks { records, .. } => {
+                    let start = at - at % records;
+                    start..(start + records).min(rg.rows)
+                }
+            };
+            let range = base + range.start..base + range.end;
+            match ranges.last_mut() {
+                // Rows of one block (or adjacent blocks) make one range.
+                Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+                _ => ranges.push(range),
+            }
+        }
         base += rg.rows;
     }
+    // Back to file-wide numbers: the rows the batches hold, in order.
+    let read_rows = selected_rows(&groups, &selected, &ranges);
     let selection = RowSelection::from_consecutive_ranges(ranges.into_iter(), base);
-    let batches = read_columns(handle, meta, selected, &[schema::SEQ, schema::RECORD], Some(selection)).await?;
-    collect_seq_records(handle, &batches)
+    let column = layout.column();
+    let batches = read_columns(handle, meta, selected, &[schema::SEQ, column], Some(selection)).await?;
+    match &*layout {
+        RecordLayout::Rows => collect_seq_records(handle, &batches),
+        RecordLayout::Blocks { dictionary, .. } => {
+            let read = unpack_blocks(handle, &batches, dictionary.as_ref())?;
+            if read.len() != read_rows.len() {
+                return Err(Error::corrupt(
+                    handle.location(),
+                    "record blocks do not cover their rows",
+                ));
+            }
+            // Keep only the wanted rows of each block.
+            let mut wanted = rows.iter().peekable();
+            Ok(read_rows
+                .into_iter()
+                .zip(read)
+                .filter(|(row, _)| wanted.next_if_eq(&row).is_some())
+                .map(|(_, rec)| rec)
+                .collect())
+        }
+    }
+}
+
+/// The file-wide row numbers selected by `ranges` (relative to the concatenation of the
+/// `selected` row groups), in order.
+fn selected_rows(groups: &[RowGroupInfo], selected: &[usize], ranges: &[std::ops::Range<usize>]) -> Vec<usize> {
+    // Start of each selected row group in the concatenation, and in the file.
+    let mut starts = Vec::with_capacity(selected.len());
+    let mut base = 0;
+    for &i in selected {
+        starts.push((base, groups[i].first_row));
+        base += groups[i].rows;
+    }
+    let mut out = Vec::new();
+    for r in ranges {
+        for at in r.clone() {
+            let k = starts.partition_point(|&(b, _)| b <= at) - 1;
+            out.push(starts[k].1 + (at - starts[k].0));
+        }
+    }
+    out
+}
+
+/// The (seq, record) of every row of `batches` (seq and record_block columns, whole blocks).
+fn unpack_blocks(
+    handle: &SegmentHandle,
+    batches: &[RecordBatch],
+    dictionary: Option<&blocks::Dictionary>,
+) -> Result<Vec<(Seq, String)>> {
+    let mut reader = blocks::BlockReader::new(dictionary)
+        .map_err(|e| Error::Unavailable(format!("zstd decompressor could not be created: {e}")))?;
+    let mut out = Vec::new();
+    let mut pending: std::vec::IntoIter<String> = Vec::new().into_iter();
+    for batch in batches {
+        let seqs = batch
+            .column_by_name(schema::SEQ)
+            .and_then(|c| c.as_primitive_opt::<UInt64Type>());
+        let blocks = batch
+            .column_by_name(schema::RECORD_BLOCK)
+            .and_then(|c| c.as_binary_opt::<i32>());
+        let (Some(seqs), Some(blocks)) = (seqs, blocks) else {
+            return Err(Error::corrupt(
+                handle.location(),
+                "segment lacks its seq or record_block column",
+            ));
+        };
+        for i in 0..batch.num_rows() {
+            if blocks.is_valid(i) {
+                if pending.len() != 0 {
+                    return Err(Error::corrupt(
+                        handle.location(),
+                        "a record block holds more records than rows",
+                    ));
+                }
+                pending = reader
+                    .records(blocks.value(i))
+                    .map_err(|e| Error::corrupt(handle.location(), format!("record block: {e}")))?
+                    .into_iter();
+            }
+            let record = pending.next().ok_or_else(|| {
+                Error::corrupt(
+                    handle.location(),
+                    format!("no record for sequence {} in its block", seqs.value(i)),
+                )
+            })?;
+            out.push((seqs.value(i), record));
+        }
+    }
+    if pending.len() != 0 {
+        return Err(Error::corrupt(
+            handle.location(),
+            "a record block holds more records than rows",
+        ));
+    }
+    Ok(out)
 }
 
 /// Every (seq, record JSON) of a segment, in file order.
 pub async fn read_all(handle: &SegmentHandle) -> Result<Vec<(Seq, String)>> {
     let meta = handle.reader_metadata().await?;
+    let layout = handle.record_layout(&meta)?;
     let all: Vec<usize> = (0..meta.metadata().num_row_groups()).collect();
-    let batches = read_columns(handle, &meta, all, &[schema::SEQ, schema::RECORD], None).await?;
-    collect_seq_records(handle, &batches)
+    let batches = read_columns(handle, &meta, all, &[schema::SEQ, layout.column()], None).await?;
+    match &*layout {
+        RecordLayout::Rows => collect_seq_records(handle, &batches),
+        RecordLayout::Blocks { dictionary, .. } => unpack_blocks(handle, &batches, dictionary.as_ref()),
+    }
 }
 
 /// The sequence numbers in `(after, through]` of `handle`, each with its file-wide row number,
@@ -437,7 +603,47 @@ fn collect_seq_records(handle: &SegmentHandle, batches: &[RecordBatch]) -> Resul
 
 #[cfg(test)]
 mod tests {
-    use super::split_runs;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::segment::SegmentMeta;
+    use crate::store::SegmentStore;
+
+    /// A segment written before record blocks existed still reads: whole, and row by row.
+    #[tokio::test]
+    async fn format_1_segments_stay_readable() {
+        let bytes = include_bytes!("../../tests/fixtures/format1-segment.parquet");
+        let store = SegmentStore::from_object_store(Arc::new(object_store::memory::InMemory::new()), "memory");
+        store.put_durable("seg.parquet", bytes.to_vec()).await.unwrap();
+        let meta = SegmentMeta {
+            id: "format1".into(),
+            path: "seg.parquet".into(),
+            account_id: "457448411975".into(),
+            region: "apiso-northsouth-3r".into(),
+            min_event_time: 0,
+            max_event_time: i64::MAX,
+            min_seq: 0,
+            max_seq: u64::MAX,
+            max_ingest_time: 0,
+            row_count: 0,
+            size_bytes: bytes.len() as u64,
+            raw_bytes: 0,
+            checksum: crc32c::crc32c(bytes),
+            level: 0,
+        };
+        let handle = SegmentHandle::new(meta, store, None);
+        let all = read_all(&handle).await.unwrap();
+        assert!(all.len() > 10, "{} records", all.len());
+        for (_, json) in &all {
+            let record = cairn_model::EventRecord::from_compact_json(json).unwrap();
+            assert_eq!(record.index().account_id, "457448411975");
+        }
+        let meta = handle.reader_metadata().await.unwrap();
+        assert!(matches!(*handle.record_layout(&meta).unwrap(), RecordLayout::Rows));
+        let rows = [0, 3, all.len() - 1];
+        let got = fetch_records(&handle, &meta, &rows).await.unwrap();
+        assert_eq!(got, rows.iter().map(|&r| all[r].clone()).collect::<Vec<_>>());
+    }
 
     #[test]
     fn runs_split_between_pages_only() {

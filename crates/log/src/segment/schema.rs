@@ -23,12 +23,22 @@ pub const EVENT_CATEGORY: &str = "event_category";
 pub const EVENT_TYPE: &str = "event_type";
 pub const RESOURCE_TYPES: &str = "resource_types";
 pub const RESOURCE_NAMES: &str = "resource_names";
+/// Format 1: the record JSON, one per row, in large zstd pages.
 pub const RECORD: &str = "record";
+/// Format 2: blocks of records ([`super::blocks`]); a block is stored in the row of its first
+/// record, the other rows of the block are null.
+pub const RECORD_BLOCK: &str = "record_block";
 
 /// Bumped when the derivation of the lookup columns from a record changes; compaction rewrites
 /// older segments.
 pub const INDEX_VERSION: u32 = 1;
 pub const FORMAT_KEY: &str = "cairn.segment.format";
+/// The format new segments are written in. Format 1 segments stay readable.
+pub const FORMAT: u32 = 2;
+/// Format 2: records per block, and the base64 of the zstd dictionary the blocks were
+/// compressed with (absent when they were compressed without one).
+pub const BLOCK_RECORDS_KEY: &str = "cairn.segment.block_records";
+pub const DICTIONARY_KEY: &str = "cairn.segment.record_dictionary";
 pub const INDEX_VERSION_KEY: &str = "cairn.segment.index_version";
 
 fn list_of_strings() -> DataType {
@@ -55,7 +65,7 @@ pub fn schema() -> SchemaRef {
         Field::new(EVENT_TYPE, DataType::Utf8, true),
         Field::new(RESOURCE_TYPES, list_of_strings(), true),
         Field::new(RESOURCE_NAMES, list_of_strings(), true),
-        Field::new(RECORD, DataType::Utf8, false),
+        Field::new(RECORD_BLOCK, DataType::Binary, true),
     ]))
 }
 

@@ -91,6 +91,19 @@ pub async fn scan_all(log: &EventLog, mut req: ScanRequest) -> Vec<StoredEvent> 
     }
 }
 
+/// The sequence numbers of `events`, after checking each record is the one appended with it (a
+/// scan must return the right records, not only the right positions).
+pub fn checked_seqs(all: &[(u64, EventRecord)], events: &[StoredEvent]) -> Vec<u64> {
+    let by_seq: std::collections::HashMap<u64, &EventRecord> = all.iter().map(|(s, r)| (*s, r)).collect();
+    for e in events {
+        let want = by_seq
+            .get(&e.seq)
+            .unwrap_or_else(|| panic!("scan returned unknown sequence {}", e.seq));
+        assert_eq!(e.record.json(), want.json(), "record of sequence {}", e.seq);
+    }
+    events.iter().map(|e| e.seq).collect()
+}
+
 /// What a scan must return, computed by brute force over (seq, record) pairs.
 pub fn expected(all: &[(u64, EventRecord)], req: &ScanRequest) -> Vec<u64> {
     let mut v: Vec<&(u64, EventRecord)> = all
