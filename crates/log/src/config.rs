@@ -88,7 +88,7 @@ impl Default for LogConfig {
             memtable_flush_bytes: 256 << 20,
             memtable_flush_age: Duration::from_secs(60),
             max_unflushed_bytes: 2 << 30,
-            row_group_rows: 32 * 1024,
+            row_group_rows: 8 * 1024,
             record_page_bytes: 64 << 10,
             flush_zstd_level: 1,
             zstd_level: 9,

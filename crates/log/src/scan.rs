@@ -404,9 +404,20 @@ async fn materialize(
     for (si, seg, meta, layout, rg, inside) in groups {
         for run in read::split_by_record_pages(&meta, &layout, &rg, inside, parts) {
             let (seg, meta) = (seg.clone(), meta.clone());
+            // Parsed in the task too: indexing a record costs about as much as decompressing it.
             tasks.push((
                 si,
-                tokio::spawn(async move { read::fetch_records(&seg, &meta, &run).await }),
+                tokio::spawn(async move {
+                    let fetched = read::fetch_records(&seg, &meta, &run).await?;
+                    fetched
+                        .into_iter()
+                        .map(|(seq, json)| {
+                            EventRecord::from_compact_json(&json).map(|r| (seq, r)).map_err(|e| {
+                                Error::corrupt(seg.location(), format!("stored record {seq} is unreadable: {e}"))
+                            })
+                        })
+                        .collect::<Result<Vec<_>>>()
+                }),
             ));
         }
     }
@@ -415,17 +426,10 @@ async fn materialize(
             .await
             .map_err(|e| Error::Unavailable(format!("record fetch task failed: {e}")))??;
         let id = id_of(si);
-        for (seq, json) in part {
+        for (seq, record) in part {
             stats.records_fetched += 1;
-            let record = EventRecord::from_compact_json(&json).map_err(|e| {
-                Error::corrupt(
-                    segments[si].location(),
-                    format!("stored record {seq} is unreadable: {e}"),
-                )
-            })?;
-            cache
-                .records
-                .insert((id.clone(), seq), record.clone(), json.len() + 256);
+            let bytes = record.json().len() + 256;
+            cache.records.insert((id.clone(), seq), record.clone(), bytes);
             found.insert(seq, record);
         }
     }

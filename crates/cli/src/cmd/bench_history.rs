@@ -213,7 +213,28 @@ pub async fn history(dir: &Path, events: u64, files: Option<PathBuf>) -> anyhow:
     let mut first_pages = Vec::new();
     let mut first_ms = Vec::new();
     let mut fresh: BTreeMap<&'static str, Vec<Duration>> = BTreeMap::new();
+    // CAIRN_BENCH_TRACE=1: the first pass runs in process instead, and slow lookups are shown
+    // with what they read (to find where the time goes; the HTTP figures are then not taken).
+    let trace = std::env::var_os("CAIRN_BENCH_TRACE").is_some();
     for p in &probes {
+        if trace {
+            let mut req = cairn_log::ScanRequest::new(ACCOUNT, REGION);
+            req.filter = Some(cairn_model::LookupFilter::new(p.attribute, p.value.clone()));
+            req.categories = Some(vec!["Management".into()]);
+            let t = Instant::now();
+            let page = log.scan(&req).await?;
+            let d = t.elapsed();
+            if d > Duration::from_millis(10) {
+                eprintln!(
+                    "slow {:.1} ms {}={:?}: {} events {:?}",
+                    ms(d),
+                    p.attribute.as_str(),
+                    p.value,
+                    page.events.len(),
+                    page.stats
+                );
+            }
+        }
         let t = Instant::now();
         let (ids, _) = lookup(&client, &lookup_input(p, None)).await?;
         let d = t.elapsed();

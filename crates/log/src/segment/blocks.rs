@@ -106,8 +106,9 @@ impl<'a> BlockReader<'a> {
         Ok(BlockReader { decompressor })
     }
 
-    /// The records of `block`, in order.
-    pub fn records(&mut self, block: &[u8]) -> Result<Vec<String>, String> {
+    /// Decompresses `block`; its records are then read from the [`Block`] (text is checked only
+    /// for the records read, and nothing is copied per record until then).
+    pub fn read(&mut self, block: &[u8]) -> Result<Block, String> {
         let (raw_len, frame) = get_varint(block).ok_or("truncated block header")?;
         let raw_len = usize::try_from(raw_len)
             .ok()
@@ -120,19 +121,48 @@ impl<'a> BlockReader<'a> {
         if raw.len() != raw_len {
             return Err(format!("block holds {} bytes, its header says {raw_len}", raw.len()));
         }
-        let mut out = Vec::with_capacity(BLOCK_RECORDS);
-        let mut rest = raw.as_slice();
-        while !rest.is_empty() {
-            let (len, tail) = get_varint(rest).ok_or("truncated record length")?;
+        let mut spans = Vec::with_capacity(BLOCK_RECORDS);
+        let mut at = 0;
+        while at < raw.len() {
+            let (len, tail) = get_varint(&raw[at..]).ok_or("truncated record length")?;
+            let start = raw.len() - tail.len();
             let len = usize::try_from(len)
                 .ok()
                 .filter(|&n| n <= tail.len())
                 .ok_or("record overruns its block")?;
-            let text = std::str::from_utf8(&tail[..len]).map_err(|_| "record is not UTF-8")?;
-            out.push(text.to_string());
-            rest = &tail[len..];
+            spans.push((start, start + len));
+            at = start + len;
         }
-        Ok(out)
+        Ok(Block { raw, spans })
+    }
+
+    /// The records of `block`, in order.
+    pub fn records(&mut self, block: &[u8]) -> Result<Vec<String>, String> {
+        let block = self.read(block)?;
+        (0..block.len()).map(|i| block.record(i).map(str::to_string)).collect()
+    }
+}
+
+/// One decompressed block.
+pub struct Block {
+    raw: Vec<u8>,
+    spans: Vec<(usize, usize)>,
+}
+
+impl Block {
+    /// How many records it holds.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Record `i` of the block.
+    pub fn record(&self, i: usize) -> Result<&str, String> {
+        let &(a, b) = self.spans.get(i).ok_or("no such record in its block")?;
+        std::str::from_utf8(&self.raw[a..b]).map_err(|_| "record is not UTF-8".to_string())
     }
 }
 

@@ -83,6 +83,8 @@ pub struct SegmentHandle {
     blooms: Mutex<HashMap<(usize, usize), BloomSlot>>,
     /// How the records are stored, from the footer (with the prepared block dictionary).
     layout: std::sync::OnceLock<Arc<read::RecordLayout>>,
+    /// The footer again, with the lookup columns read as dictionaries ([`read::filter_metadata`]).
+    filter_meta: std::sync::OnceLock<ArrowReaderMetadata>,
     obsolete: AtomicBool,
     gc: Option<mpsc::UnboundedSender<String>>,
 }
@@ -102,6 +104,7 @@ impl SegmentHandle {
             verified: OnceCell::new(),
             blooms: Mutex::new(HashMap::new()),
             layout: std::sync::OnceLock::new(),
+            filter_meta: std::sync::OnceLock::new(),
             obsolete: AtomicBool::new(false),
             gc,
         }
@@ -181,6 +184,15 @@ impl SegmentHandle {
         }
         let layout = Arc::new(read::RecordLayout::from_footer(meta).map_err(|e| Error::corrupt(self.location(), e))?);
         Ok(self.layout.get_or_init(|| layout).clone())
+    }
+
+    /// Reader metadata for the filter columns of a lookup (see [`read::filter_metadata`]).
+    pub(crate) fn filter_metadata(&self, meta: &ArrowReaderMetadata) -> Result<ArrowReaderMetadata> {
+        if let Some(m) = self.filter_meta.get() {
+            return Ok(m.clone());
+        }
+        let m = read::filter_metadata(meta).map_err(|e| Error::corrupt(self.location(), e))?;
+        Ok(self.filter_meta.get_or_init(|| m).clone())
     }
 
     pub(crate) fn cached_bloom(&self, row_group: usize, column: usize) -> Option<Option<Arc<Sbbf>>> {

@@ -4,12 +4,14 @@
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{TimestampMillisecondType, UInt64Type};
+use arrow_array::types::{Int32Type, TimestampMillisecondType, UInt64Type};
 use arrow_array::{Array, RecordBatch};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures::TryStreamExt;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, RowSelection};
+use arrow_schema::{DataType, Field, Schema};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, RowSelection};
+use parquet::file::metadata::PageIndexPolicy;
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 use parquet::data_type::AsBytes;
 use parquet::file::statistics::Statistics;
@@ -284,7 +286,8 @@ pub async fn row_group_hits(
     if let Some(col) = matcher.and_then(ColumnMatch::column) {
         columns.push(col);
     }
-    let batches = read_columns(handle, meta, vec![rg.index], &columns, None).await?;
+    let meta = handle.filter_metadata(meta)?;
+    let batches = read_columns(handle, &meta, vec![rg.index], &columns, None).await?;
     let bad = |what: &str| Error::corrupt(handle.location(), format!("column {what} has an unexpected type"));
     let mut hits = Vec::new();
     let mut row = rg.first_row;
@@ -345,25 +348,91 @@ fn match_column(batch: &RecordBatch, m: &ColumnMatch) -> Option<Vec<bool>> {
         }
         ColumnMatch::Text { column, value } => {
             let col = batch.column_by_name(column)?;
-            if let Some(s) = col.as_string_opt::<i32>() {
-                Some((0..n).map(|i| s.is_valid(i) && s.value(i) == value).collect())
-            } else {
-                let list = col.as_list_opt::<i32>()?;
-                let items = list.values().as_string_opt::<i32>()?;
+            if let Some(list) = col.as_list_opt::<i32>() {
+                let items = TextMatches::of(list.values().as_ref(), value)?;
                 let offsets = list.value_offsets();
                 Some(
                     (0..n)
-                        .map(|i| {
-                            list.is_valid(i)
-                                && (offsets[i] as usize..offsets[i + 1] as usize)
-                                    .any(|j| items.is_valid(j) && items.value(j) == value)
-                        })
+                        .map(|i| list.is_valid(i) && (offsets[i] as usize..offsets[i + 1] as usize).any(|j| items.at(j)))
                         .collect(),
                 )
+            } else {
+                let rows = TextMatches::of(col.as_ref(), value)?;
+                Some((0..n).map(|i| rows.at(i)).collect())
             }
         }
     }
 }
+
+/// Which entries of a string column equal a value. Dictionary columns (as lookups read them) are
+/// compared through their dictionary: each distinct string once, then only integer keys.
+enum TextMatches<'a> {
+    Plain(&'a arrow_array::StringArray, &'a str),
+    Keys(&'a arrow_array::PrimitiveArray<Int32Type>, Vec<bool>),
+}
+
+impl<'a> TextMatches<'a> {
+    fn of(array: &'a dyn Array, value: &'a str) -> Option<Self> {
+        if let Some(d) = array.as_dictionary_opt::<Int32Type>() {
+            let values = d.values().as_string_opt::<i32>()?;
+            // A dictionary may repeat a string (a reader falling back from dictionary pages).
+            let hit = (0..values.len())
+                .map(|k| values.is_valid(k) && values.value(k) == value)
+                .collect();
+            Some(TextMatches::Keys(d.keys(), hit))
+        } else {
+            Some(TextMatches::Plain(array.as_string_opt::<i32>()?, value))
+        }
+    }
+
+    fn at(&self, i: usize) -> bool {
+        match self {
+            TextMatches::Plain(s, value) => s.is_valid(i) && s.value(i) == *value,
+            TextMatches::Keys(keys, hit) => {
+                keys.is_valid(i) && usize::try_from(keys.value(i)).is_ok_and(|k| hit.get(k).copied().unwrap_or(false))
+            }
+        }
+    }
+}
+
+/// Reader metadata that reads the lookup attribute columns as dictionaries (their Parquet
+/// encoding): a lookup then compares each distinct value once instead of copying and comparing
+/// every row's strings.
+pub fn filter_metadata(meta: &ArrowReaderMetadata) -> Result<ArrowReaderMetadata, String> {
+    let dictionary = || DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+    let fields: Vec<Field> = meta
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            let f = f.as_ref().clone();
+            if !DICTIONARY_COLUMNS.contains(&f.name().as_str()) {
+                return f;
+            }
+            match f.data_type().clone() {
+                DataType::Utf8 => f.with_data_type(dictionary()),
+                DataType::List(item) if item.data_type() == &DataType::Utf8 => {
+                    f.with_data_type(DataType::List(Arc::new(item.as_ref().clone().with_data_type(dictionary()))))
+                }
+                _ => f,
+            }
+        })
+        .collect();
+    let options = ArrowReaderOptions::new()
+        .with_page_index_policy(PageIndexPolicy::Optional)
+        .with_schema(Arc::new(Schema::new(fields)));
+    ArrowReaderMetadata::try_new(meta.metadata().clone(), options).map_err(|e| e.to_string())
+}
+
+/// The string columns lookups filter on.
+const DICTIONARY_COLUMNS: [&str; 6] = [
+    schema::EVENT_NAME,
+    schema::EVENT_SOURCE,
+    schema::USERNAME,
+    schema::ACCESS_KEY_ID,
+    schema::RESOURCE_TYPES,
+    schema::RESOURCE_NAMES,
+];
 
 /// The (seq, record JSON) of the given rows (file-wide row numbers), in row order.
 pub async fn fetch_records(
@@ -416,21 +485,13 @@ pub async fn fetch_records(
     match &*layout {
         RecordLayout::Rows => collect_seq_records(handle, &batches),
         RecordLayout::Blocks { dictionary, .. } => {
-            let read = unpack_blocks(handle, &batches, dictionary.as_ref())?;
-            if read.len() != read_rows.len() {
-                return Err(Error::corrupt(
-                    handle.location(),
-                    "record blocks do not cover their rows",
-                ));
-            }
-            // Keep only the wanted rows of each block.
+            // Only the wanted rows of each block are kept (and copied out of it).
             let mut wanted = rows.iter().peekable();
-            Ok(read_rows
-                .into_iter()
-                .zip(read)
-                .filter(|(row, _)| wanted.next_if_eq(&row).is_some())
-                .map(|(_, rec)| rec)
-                .collect())
+            let keep: Vec<bool> = read_rows.iter().map(|r| wanted.next_if_eq(&r).is_some()).collect();
+            if wanted.peek().is_some() {
+                return Err(Error::corrupt(handle.location(), "record blocks do not cover their rows"));
+            }
+            unpack_blocks(handle, &batches, dictionary.as_ref(), Some(&keep))
         }
     }
 }
@@ -455,16 +516,21 @@ fn selected_rows(groups: &[RowGroupInfo], selected: &[usize], ranges: &[std::ops
     out
 }
 
-/// The (seq, record) of every row of `batches` (seq and record_block columns, whole blocks).
+/// The (seq, record) of the rows of `batches` (seq and record_block columns, whole blocks) that
+/// `keep` marks (all when None).
 fn unpack_blocks(
     handle: &SegmentHandle,
     batches: &[RecordBatch],
     dictionary: Option<&blocks::Dictionary>,
+    keep: Option<&[bool]>,
 ) -> Result<Vec<(Seq, String)>> {
+    let corrupt = |what: String| Error::corrupt(handle.location(), what);
     let mut reader = blocks::BlockReader::new(dictionary)
         .map_err(|e| Error::Unavailable(format!("zstd decompressor could not be created: {e}")))?;
     let mut out = Vec::new();
-    let mut pending: std::vec::IntoIter<String> = Vec::new().into_iter();
+    // The block being read and the next of its records.
+    let mut current: Option<(blocks::Block, usize)> = None;
+    let mut index = 0;
     for batch in batches {
         let seqs = batch
             .column_by_name(schema::SEQ)
@@ -473,38 +539,34 @@ fn unpack_blocks(
             .column_by_name(schema::RECORD_BLOCK)
             .and_then(|c| c.as_binary_opt::<i32>());
         let (Some(seqs), Some(blocks)) = (seqs, blocks) else {
-            return Err(Error::corrupt(
-                handle.location(),
-                "segment lacks its seq or record_block column",
-            ));
+            return Err(corrupt("segment lacks its seq or record_block column".into()));
         };
         for i in 0..batch.num_rows() {
             if blocks.is_valid(i) {
-                if pending.len() != 0 {
-                    return Err(Error::corrupt(
-                        handle.location(),
-                        "a record block holds more records than rows",
-                    ));
+                if current.as_ref().is_some_and(|(b, next)| *next < b.len()) {
+                    return Err(corrupt("a record block holds more records than rows".into()));
                 }
-                pending = reader
-                    .records(blocks.value(i))
-                    .map_err(|e| Error::corrupt(handle.location(), format!("record block: {e}")))?
-                    .into_iter();
+                let block = reader
+                    .read(blocks.value(i))
+                    .map_err(|e| corrupt(format!("record block: {e}")))?;
+                current = Some((block, 0));
             }
-            let record = pending.next().ok_or_else(|| {
-                Error::corrupt(
-                    handle.location(),
-                    format!("no record for sequence {} in its block", seqs.value(i)),
-                )
-            })?;
-            out.push((seqs.value(i), record));
+            let seq = seqs.value(i);
+            let Some((block, next)) = current.as_mut().filter(|(b, next)| *next < b.len()) else {
+                return Err(corrupt(format!("no record for sequence {seq} in its block")));
+            };
+            if keep.is_none_or(|k| k.get(index).copied().unwrap_or(false)) {
+                let record = block
+                    .record(*next)
+                    .map_err(|e| corrupt(format!("record {seq}: {e}")))?;
+                out.push((seq, record.to_string()));
+            }
+            *next += 1;
+            index += 1;
         }
     }
-    if pending.len() != 0 {
-        return Err(Error::corrupt(
-            handle.location(),
-            "a record block holds more records than rows",
-        ));
+    if current.is_some_and(|(b, next)| next < b.len()) {
+        return Err(corrupt("a record block holds more records than rows".into()));
     }
     Ok(out)
 }
@@ -517,7 +579,7 @@ pub async fn read_all(handle: &SegmentHandle) -> Result<Vec<(Seq, String)>> {
     let batches = read_columns(handle, &meta, all, &[schema::SEQ, layout.column()], None).await?;
     match &*layout {
         RecordLayout::Rows => collect_seq_records(handle, &batches),
-        RecordLayout::Blocks { dictionary, .. } => unpack_blocks(handle, &batches, dictionary.as_ref()),
+        RecordLayout::Blocks { dictionary, .. } => unpack_blocks(handle, &batches, dictionary.as_ref(), None),
     }
 }
 
@@ -643,6 +705,62 @@ mod tests {
         let rows = [0, 3, all.len() - 1];
         let got = fetch_records(&handle, &meta, &rows).await.unwrap();
         assert_eq!(got, rows.iter().map(|&r| all[r].clone()).collect::<Vec<_>>());
+
+        // Lookup columns are read as dictionaries, and match exactly the rows brute force does.
+        let filter_meta = handle.filter_metadata(&meta).unwrap();
+        let batches = read_columns(&handle, &filter_meta, vec![0], &[schema::EVENT_NAME, schema::RESOURCE_NAMES], None)
+            .await
+            .unwrap();
+        assert!(matches!(batches[0].column(0).data_type(), DataType::Dictionary(..)));
+        assert!(
+            matches!(batches[0].column(1).data_type(), DataType::List(item) if matches!(item.data_type(), DataType::Dictionary(..)))
+        );
+        let records: Vec<cairn_model::EventRecord> = all
+            .iter()
+            .map(|(_, j)| cairn_model::EventRecord::from_compact_json(j).unwrap())
+            .collect();
+        let groups = row_groups(&meta);
+        for (attr, column) in [
+            (cairn_model::LookupAttribute::EventName, schema::EVENT_NAME),
+            (cairn_model::LookupAttribute::ResourceName, schema::RESOURCE_NAMES),
+            (cairn_model::LookupAttribute::Username, schema::USERNAME),
+        ] {
+            let mut values: Vec<String> = records
+                .iter()
+                .filter_map(|r| {
+                    let ix = r.index();
+                    match attr {
+                        cairn_model::LookupAttribute::EventName => ix.event_name.clone(),
+                        cairn_model::LookupAttribute::Username => ix.username.clone(),
+                        _ => ix.resources.first().and_then(|r| r.name.clone()),
+                    }
+                })
+                .collect();
+            values.sort();
+            values.dedup();
+            assert!(!values.is_empty(), "{attr:?}");
+            for value in values.iter().take(5).chain(std::iter::once(&"no such value".to_string())) {
+                let m = ColumnMatch::Text {
+                    column,
+                    value: value.clone(),
+                };
+                let mut got = Vec::new();
+                for rg in &groups {
+                    got.extend(
+                        row_group_hits(&handle, &meta, rg, Some(&m), None, &|_, _| true)
+                            .await
+                            .unwrap()
+                            .iter()
+                            .map(|h| h.row),
+                    );
+                }
+                let filter = cairn_model::LookupFilter::new(attr, value.clone());
+                let want: Vec<usize> = (0..records.len())
+                    .filter(|&i| crate::scan::index_matches(records[i].index(), &filter))
+                    .collect();
+                assert_eq!(got, want, "{attr:?} = {value}");
+            }
+        }
     }
 
     #[test]
