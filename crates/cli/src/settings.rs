@@ -148,7 +148,7 @@ impl Default for Settings {
             wal_file_size: "128MiB".into(),
             max_unflushed_size: "2GiB".into(),
             lookup_cache_size: "256MiB".into(),
-            row_group_rows: 32 * 1024,
+            row_group_rows: 8 * 1024,
             flush_zstd_level: 1,
             zstd_level: 9,
             compaction_small_size: "16MiB".into(),

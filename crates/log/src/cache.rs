@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use cairn_model::EventRecord;
 use parking_lot::Mutex;
+use tokio::sync::watch;
 
 use crate::Seq;
 use crate::segment::read::RowHit;
@@ -83,14 +84,53 @@ pub(crate) struct ScanCache {
     pub hits: GenCache<HitKey, Arc<Vec<RowHit>>>,
     /// Records fetched from segments, by segment and sequence number.
     pub records: GenCache<(Arc<str>, Seq), EventRecord>,
+
+    /// Records a background read-ahead is fetching, each with a flag that turns true when its
+    /// fetch has ended (and its records are in `records`, unless it failed).
+    in_flight: Mutex<HashMap<(Arc<str>, Seq), watch::Receiver<bool>>>,
+    /// Whether `records` has room enough for reading ahead to be worth it.
+    read_ahead: bool,
 }
 
 impl ScanCache {
     pub fn new(bytes: usize) -> Self {
+        let records = bytes - bytes / 4;
         ScanCache {
             hits: GenCache::new(bytes / 4),
-            records: GenCache::new(bytes - bytes / 4),
+            records: GenCache::new(records),
+            in_flight: Mutex::new(HashMap::new()),
+            read_ahead: records >= 16 << 20,
         }
+    }
+
+    pub fn reads_ahead(&self) -> bool {
+        self.read_ahead
+    }
+
+    /// The flag of the fetch under way for `key`, if any.
+    pub fn in_flight(&self, key: &(Arc<str>, Seq)) -> Option<watch::Receiver<bool>> {
+        self.in_flight.lock().get(key).cloned()
+    }
+
+    /// Marks `keys` as being fetched; hand the result to [`Self::finish_fetch`] when done.
+    pub fn start_fetch(&self, keys: &[(Arc<str>, Seq)]) -> watch::Sender<bool> {
+        let (tx, rx) = watch::channel(false);
+        let mut m = self.in_flight.lock();
+        for k in keys {
+            m.insert(k.clone(), rx.clone());
+        }
+        tx
+    }
+
+    /// Ends a fetch started with [`Self::start_fetch`]: its records are in the cache (or it failed).
+    pub fn finish_fetch(&self, keys: &[(Arc<str>, Seq)], done: watch::Sender<bool>) {
+        {
+            let mut m = self.in_flight.lock();
+            for k in keys {
+                m.remove(k);
+            }
+        }
+        let _ = done.send(true);
     }
 }
 

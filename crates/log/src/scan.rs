@@ -99,8 +99,8 @@ pub(crate) struct Snapshot {
     pub cache: Arc<ScanCache>,
 }
 
-/// Pages of hits kept beyond the page asked for, whose records are fetched with it (they share
-/// its compressed pages, so it costs little): a client paging on is then served from memory.
+/// Pages of hits kept beyond the page asked for, whose records are fetched in the background: a
+/// client paging on is then served from memory.
 const READAHEAD_PAGES: usize = 8;
 /// ...but no more records than this (large pages, as exports read, need no help).
 const MAX_READAHEAD: usize = 400;
@@ -348,91 +348,89 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
     Ok(ScanPage { events, next, stats })
 }
 
-/// Turns hits into events: records from the cache, or fetched from segments in one read per row
-/// group. When anything must be read, the records of the `ahead` hits are fetched (and cached)
-/// too.
+/// Turns hits into events: records from the cache, or fetched from segments. The records of the
+/// `ahead` hits (the next pages of a client that pages) are fetched in the background: while the
+/// client reads this page and asks for the next, another core decompresses what it will need.
 async fn materialize(
     hits: Vec<Hit>,
     ahead: &[Hit],
     segments: &[Arc<SegmentHandle>],
-    cache: &ScanCache,
+    cache: &Arc<ScanCache>,
     stats: &mut ScanStats,
 ) -> Result<Vec<StoredEvent>> {
-    let id_of = |si: usize| -> Arc<str> { Arc::from(segments[si].meta.id.as_str()) };
     let mut ids: HashMap<usize, Arc<str>> = HashMap::new();
+    let mut id_of = |si: usize| -> Arc<str> {
+        ids.entry(si)
+            .or_insert_with(|| Arc::from(segments[si].meta.id.as_str()))
+            .clone()
+    };
     let mut found: HashMap<Seq, EventRecord> = HashMap::new();
     let mut wanted: HashMap<usize, Vec<usize>> = HashMap::new();
-    let mut lookup = |h: &Hit, wanted: &mut HashMap<usize, Vec<usize>>| {
+    let mut waits = Vec::new();
+    for h in &hits {
         if let Source::Segment { segment, row } = h.source {
-            let id = ids.entry(segment).or_insert_with(|| id_of(segment)).clone();
-            match cache.records.get(&(id, h.key.1)) {
+            let key = (id_of(segment), h.key.1);
+            match cache.records.get(&key) {
                 Some(r) => {
                     found.insert(h.key.1, r);
                 }
-                None => wanted.entry(segment).or_default().push(row),
+                None => match cache.in_flight(&key) {
+                    Some(done) => waits.push((done, key, segment, row)),
+                    None => wanted.entry(segment).or_default().push(row),
+                },
             }
         }
-    };
-    for h in &hits {
-        lookup(h, &mut wanted);
     }
-    if !wanted.is_empty() {
+    // Records a background read-ahead is fetching: wait for it rather than fetch them twice.
+    for (mut done, key, segment, row) in waits {
+        let _ = done.wait_for(|d| *d).await;
+        match cache.records.get(&key) {
+            Some(r) => {
+                found.insert(key.1, r);
+            }
+            // Failed, or already evicted: fetch it here.
+            None => wanted.entry(segment).or_default().push(row),
+        }
+    }
+    for (si, seq, record) in fetch(wanted, segments).await? {
+        stats.records_fetched += 1;
+        let bytes = record.json().len() + 256;
+        cache.records.insert((id_of(si), seq), record.clone(), bytes);
+        found.insert(seq, record);
+    }
+
+    let mut later: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut keys = Vec::new();
+    if cache.reads_ahead() {
         for h in ahead {
-            lookup(h, &mut wanted);
-        }
-    }
-    // One task per (segment, row group): decompressing record pages is the costly part of a
-    // page of results, and separate tasks spread it over every core.
-    let mut groups = Vec::new();
-    for (si, mut rows) in wanted {
-        rows.sort_unstable();
-        let seg = segments[si].clone();
-        let meta = seg.reader_metadata().await?;
-        let layout = seg.record_layout(&meta)?;
-        for rg in read::row_groups(&meta) {
-            let inside = rg.rows_within(&rows);
-            if !inside.is_empty() {
-                groups.push((si, seg.clone(), meta.clone(), layout.clone(), rg, inside));
+            if let Source::Segment { segment, row } = h.source {
+                let key = (id_of(segment), h.key.1);
+                if cache.records.get(&key).is_none() && cache.in_flight(&key).is_none() {
+                    later.entry(segment).or_default().push(row);
+                    keys.push(key);
+                }
             }
         }
     }
-    // With fewer row groups than cores, each is split at record page boundaries so that every
-    // core decompresses a share (a page of results deep in one row group is the common case when
-    // paging).
-    let parts = parallelism().div_ceil(groups.len().max(1));
-    let mut tasks = Vec::new();
-    for (si, seg, meta, layout, rg, inside) in groups {
-        for run in read::split_by_record_pages(&meta, &layout, &rg, inside, parts) {
-            let (seg, meta) = (seg.clone(), meta.clone());
-            // Parsed in the task too: indexing a record costs about as much as decompressing it.
-            tasks.push((
-                si,
-                tokio::spawn(async move {
-                    let fetched = read::fetch_records(&seg, &meta, &run).await?;
-                    fetched
-                        .into_iter()
-                        .map(|(seq, json)| {
-                            EventRecord::from_compact_json(&json).map(|r| (seq, r)).map_err(|e| {
-                                Error::corrupt(seg.location(), format!("stored record {seq} is unreadable: {e}"))
-                            })
-                        })
-                        .collect::<Result<Vec<_>>>()
-                }),
-            ));
-        }
+    if !later.is_empty() {
+        let done = cache.start_fetch(&keys);
+        let (cache, segments) = (cache.clone(), segments.to_vec());
+        tokio::spawn(async move {
+            match fetch(later, &segments).await {
+                Ok(records) => {
+                    for (si, seq, record) in records {
+                        let bytes = record.json().len() + 256;
+                        let id: Arc<str> = Arc::from(segments[si].meta.id.as_str());
+                        cache.records.insert((id, seq), record, bytes);
+                    }
+                }
+                // The page that needs these records fetches them itself and reports the error.
+                Err(e) => tracing::debug!(error = %e, "lookup read-ahead failed"),
+            }
+            cache.finish_fetch(&keys, done);
+        });
     }
-    for (si, t) in tasks {
-        let part = t
-            .await
-            .map_err(|e| Error::Unavailable(format!("record fetch task failed: {e}")))??;
-        let id = id_of(si);
-        for (seq, record) in part {
-            stats.records_fetched += 1;
-            let bytes = record.json().len() + 256;
-            cache.records.insert((id.clone(), seq), record.clone(), bytes);
-            found.insert(seq, record);
-        }
-    }
+
     let mut events = Vec::with_capacity(hits.len());
     for h in hits {
         let record = match h.source {
@@ -447,4 +445,55 @@ async fn materialize(
         events.push(StoredEvent { seq: h.key.1, record });
     }
     Ok(events)
+}
+
+/// The records of `wanted` (rows by segment), as (segment, seq, record). One task per row group,
+/// and row groups split at record page boundaries when there are fewer than cores: decompressing
+/// and parsing records is the costly part of a page of results, and separate tasks spread it
+/// over every core.
+async fn fetch(
+    wanted: HashMap<usize, Vec<usize>>,
+    segments: &[Arc<SegmentHandle>],
+) -> Result<Vec<(usize, Seq, EventRecord)>> {
+    let mut groups = Vec::new();
+    for (si, mut rows) in wanted {
+        rows.sort_unstable();
+        let seg = segments[si].clone();
+        let meta = seg.reader_metadata().await?;
+        let layout = seg.record_layout(&meta)?;
+        for rg in read::row_groups(&meta) {
+            let inside = rg.rows_within(&rows);
+            if !inside.is_empty() {
+                groups.push((si, seg.clone(), meta.clone(), layout.clone(), rg, inside));
+            }
+        }
+    }
+    let parts = parallelism().div_ceil(groups.len().max(1));
+    let mut tasks = Vec::new();
+    for (si, seg, meta, layout, rg, inside) in groups {
+        for run in read::split_by_record_pages(&meta, &layout, &rg, inside, parts) {
+            let (seg, meta) = (seg.clone(), meta.clone());
+            tasks.push(tokio::spawn(async move {
+                let fetched = read::fetch_records(&seg, &meta, &run).await?;
+                fetched
+                    .into_iter()
+                    .map(|(seq, json)| {
+                        EventRecord::from_compact_json(&json)
+                            .map(|r| (si, seq, r))
+                            .map_err(|e| {
+                                Error::corrupt(seg.location(), format!("stored record {seq} is unreadable: {e}"))
+                            })
+                    })
+                    .collect::<Result<Vec<_>>>()
+            }));
+        }
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.extend(
+            t.await
+                .map_err(|e| Error::Unavailable(format!("record fetch task failed: {e}")))??,
+        );
+    }
+    Ok(out)
 }

@@ -6,14 +6,14 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, TimestampMillisecondType, UInt64Type};
 use arrow_array::{Array, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures::TryStreamExt;
-use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, RowSelection};
-use parquet::file::metadata::PageIndexPolicy;
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 use parquet::data_type::AsBytes;
+use parquet::file::metadata::PageIndexPolicy;
 use parquet::file::statistics::Statistics;
 
 use super::{SegmentHandle, blocks, schema};
@@ -353,7 +353,9 @@ fn match_column(batch: &RecordBatch, m: &ColumnMatch) -> Option<Vec<bool>> {
                 let offsets = list.value_offsets();
                 Some(
                     (0..n)
-                        .map(|i| list.is_valid(i) && (offsets[i] as usize..offsets[i + 1] as usize).any(|j| items.at(j)))
+                        .map(|i| {
+                            list.is_valid(i) && (offsets[i] as usize..offsets[i + 1] as usize).any(|j| items.at(j))
+                        })
                         .collect(),
                 )
             } else {
@@ -411,9 +413,9 @@ pub fn filter_metadata(meta: &ArrowReaderMetadata) -> Result<ArrowReaderMetadata
             }
             match f.data_type().clone() {
                 DataType::Utf8 => f.with_data_type(dictionary()),
-                DataType::List(item) if item.data_type() == &DataType::Utf8 => {
-                    f.with_data_type(DataType::List(Arc::new(item.as_ref().clone().with_data_type(dictionary()))))
-                }
+                DataType::List(item) if item.data_type() == &DataType::Utf8 => f.with_data_type(DataType::List(
+                    Arc::new(item.as_ref().clone().with_data_type(dictionary())),
+                )),
                 _ => f,
             }
         })
@@ -489,7 +491,10 @@ pub async fn fetch_records(
             let mut wanted = rows.iter().peekable();
             let keep: Vec<bool> = read_rows.iter().map(|r| wanted.next_if_eq(&r).is_some()).collect();
             if wanted.peek().is_some() {
-                return Err(Error::corrupt(handle.location(), "record blocks do not cover their rows"));
+                return Err(Error::corrupt(
+                    handle.location(),
+                    "record blocks do not cover their rows",
+                ));
             }
             unpack_blocks(handle, &batches, dictionary.as_ref(), Some(&keep))
         }
@@ -556,9 +561,7 @@ fn unpack_blocks(
                 return Err(corrupt(format!("no record for sequence {seq} in its block")));
             };
             if keep.is_none_or(|k| k.get(index).copied().unwrap_or(false)) {
-                let record = block
-                    .record(*next)
-                    .map_err(|e| corrupt(format!("record {seq}: {e}")))?;
+                let record = block.record(*next).map_err(|e| corrupt(format!("record {seq}: {e}")))?;
                 out.push((seq, record.to_string()));
             }
             *next += 1;
@@ -708,9 +711,15 @@ mod tests {
 
         // Lookup columns are read as dictionaries, and match exactly the rows brute force does.
         let filter_meta = handle.filter_metadata(&meta).unwrap();
-        let batches = read_columns(&handle, &filter_meta, vec![0], &[schema::EVENT_NAME, schema::RESOURCE_NAMES], None)
-            .await
-            .unwrap();
+        let batches = read_columns(
+            &handle,
+            &filter_meta,
+            vec![0],
+            &[schema::EVENT_NAME, schema::RESOURCE_NAMES],
+            None,
+        )
+        .await
+        .unwrap();
         assert!(matches!(batches[0].column(0).data_type(), DataType::Dictionary(..)));
         assert!(
             matches!(batches[0].column(1).data_type(), DataType::List(item) if matches!(item.data_type(), DataType::Dictionary(..)))
@@ -739,7 +748,11 @@ mod tests {
             values.sort();
             values.dedup();
             assert!(!values.is_empty(), "{attr:?}");
-            for value in values.iter().take(5).chain(std::iter::once(&"no such value".to_string())) {
+            for value in values
+                .iter()
+                .take(5)
+                .chain(std::iter::once(&"no such value".to_string()))
+            {
                 let m = ColumnMatch::Text {
                     column,
                     value: value.clone(),

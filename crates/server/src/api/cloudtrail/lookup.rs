@@ -136,24 +136,63 @@ pub async fn lookup_events(call: &Call<'_>, input: &Input<'_>) -> Result<Done, A
         ..sel.scan_request(call, max as usize)
     };
     let page = call.ready.log.scan(&req).await.map_err(|e| ApiError::from_log(&e))?;
-    // Serialised straight from the stored records: no copy of each record into a `Value`.
-    let answer = Page {
-        events: page.events.iter().map(|e| HistoryEvent::of(&e.record)).collect(),
-        next_token: page.next.map(|next| call.ready.tokens.seal(next, &binding)),
-    };
-    Ok(Done::raw(serde_json::to_vec(&answer).map_err(ApiError::internal)?))
+    let next_token = page.next.map(|next| call.ready.tokens.seal(next, &binding));
+    let records: Vec<&cairn_model::EventRecord> = page.events.iter().map(|e| &e.record).collect();
+    Ok(Done::raw(
+        page_json(&records, next_token.as_deref()).map_err(ApiError::internal)?,
+    ))
 }
 
-/// A LookupEvents answer.
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Page<'a> {
-    events: Vec<HistoryEvent<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_token: Option<String>,
+/// A LookupEvents answer: `{"Events":[...],"NextToken":...}`, written straight from the stored
+/// records. Each record is embedded as the JSON string `CloudTrailEvent`; escaping it is most of
+/// the work of an answer, so it is done here in runs between quotes and backslashes rather than
+/// byte by byte.
+fn page_json(records: &[&cairn_model::EventRecord], next_token: Option<&str>) -> serde_json::Result<Vec<u8>> {
+    let size: usize = records.iter().map(|r| r.json().len() * 9 / 8 + 256).sum();
+    let mut out = Vec::with_capacity(size + 512);
+    out.extend_from_slice(br#"{"Events":["#);
+    for (i, r) in records.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut out, &HistoryEvent::of(r))?;
+        // The head ends with its closing brace; the record goes last, before it.
+        out.pop();
+        out.extend_from_slice(br#","CloudTrailEvent":"#);
+        write_json_string(&mut out, r.json())?;
+        out.push(b'}');
+    }
+    out.push(b']');
+    if let Some(token) = next_token {
+        out.extend_from_slice(br#","NextToken":"#);
+        serde_json::to_writer(&mut out, token)?;
+    }
+    out.push(b'}');
+    Ok(out)
 }
 
-/// One entry of `Events`, borrowed from the stored record.
+/// Appends `s` as a JSON string. A stored record is compact JSON, so only its quotes and
+/// backslashes need escaping; anything holding a control character goes through serde_json.
+fn write_json_string(out: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
+    let bytes = s.as_bytes();
+    if bytes.iter().any(|&b| b < 0x20) {
+        return serde_json::to_writer(out, s);
+    }
+    out.push(b'"');
+    let mut start = 0;
+    for at in memchr::memchr2_iter(b'"', b'\\', bytes) {
+        out.extend_from_slice(&bytes[start..at]);
+        out.push(b'\\');
+        out.push(bytes[at]);
+        start = at + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+    Ok(())
+}
+
+/// One entry of `Events` but its `CloudTrailEvent` ([`page_json`] adds it), borrowed from the
+/// stored record.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct HistoryEvent<'a> {
@@ -172,7 +211,6 @@ struct HistoryEvent<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     username: Option<&'a str>,
     resources: Vec<HistoryResource<'a>>,
-    cloud_trail_event: &'a str,
 }
 
 #[derive(Serialize)]
@@ -203,7 +241,43 @@ impl<'a> HistoryEvent<'a> {
                     resource_name: res.name.as_deref(),
                 })
                 .collect(),
-            cloud_trail_event: r.json(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hand-written answer is the JSON serde would write: records with quotes, backslashes,
+    /// escapes, non-ASCII text and markup come back exactly as stored.
+    #[test]
+    fn answers_embed_records_exactly() {
+        let records: Vec<cairn_model::EventRecord> = [
+            r#"{"eventVersion":"1.08","eventTime":"2024-05-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"Get\"Object\\","awsRegion":"us-east-1","eventID":"a\"b","recipientAccountId":"111122223333","readOnly":true,"requestParameters":{"k":"line\nbreak\ttab \u0001 é ✓ </script>"},"resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::b/\"k\""}]}"#,
+            r#"{"eventVersion":"1.08","eventTime":"2024-05-01T00:00:01Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","awsRegion":"us-east-1","eventID":"plain","recipientAccountId":"111122223333","userIdentity":{"type":"IAMUser","userName":"ann","accessKeyId":"AKIAEXAMPLE"}}"#,
+        ]
+        .iter()
+        .map(|j| cairn_model::EventRecord::from_json(j).unwrap())
+        .collect();
+        let refs: Vec<&cairn_model::EventRecord> = records.iter().collect();
+        for token in [None, Some("tok\"en")] {
+            let bytes = page_json(&refs, token).unwrap();
+            let got: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            let events = got["Events"].as_array().unwrap();
+            assert_eq!(events.len(), 2);
+            for (e, r) in events.iter().zip(&records) {
+                assert_eq!(e["CloudTrailEvent"].as_str().unwrap(), r.json());
+                let mut head = serde_json::to_value(HistoryEvent::of(r)).unwrap();
+                head["CloudTrailEvent"] = r.json().into();
+                assert_eq!(e, &head);
+            }
+            assert_eq!(got.get("NextToken").and_then(|t| t.as_str()), token);
+        }
+        assert_eq!(page_json(&[], None).unwrap(), br#"{"Events":[]}"#);
+        // A string holding a raw control character (never a stored record) is still escaped.
+        let mut out = Vec::new();
+        write_json_string(&mut out, "a\u{1}\"b\\").unwrap();
+        assert_eq!(serde_json::from_slice::<String>(&out).unwrap(), "a\u{1}\"b\\");
     }
 }
