@@ -78,16 +78,19 @@ impl<K: Hash + Eq, V> Gens<K, V> {
 /// categories, spelled out).
 pub(crate) type HitKey = (Arc<str>, usize, String);
 
+/// A record of a segment: the segment's id and the record's sequence number.
+pub(crate) type RecordKey = (Arc<str>, Seq);
+
 /// The lookup caches of one log.
 pub(crate) struct ScanCache {
     /// Every row of a row group that matches a filter (before time bounds and positions).
     pub hits: GenCache<HitKey, Arc<Vec<RowHit>>>,
     /// Records fetched from segments, by segment and sequence number.
-    pub records: GenCache<(Arc<str>, Seq), EventRecord>,
+    pub records: GenCache<RecordKey, EventRecord>,
 
     /// Records a background read-ahead is fetching, each with a flag that turns true when its
     /// fetch has ended (and its records are in `records`, unless it failed).
-    in_flight: Mutex<HashMap<(Arc<str>, Seq), watch::Receiver<bool>>>,
+    in_flight: Mutex<HashMap<RecordKey, watch::Receiver<bool>>>,
     /// Whether `records` has room enough for reading ahead to be worth it.
     read_ahead: bool,
 }
@@ -108,12 +111,12 @@ impl ScanCache {
     }
 
     /// The flag of the fetch under way for `key`, if any.
-    pub fn in_flight(&self, key: &(Arc<str>, Seq)) -> Option<watch::Receiver<bool>> {
+    pub fn in_flight(&self, key: &RecordKey) -> Option<watch::Receiver<bool>> {
         self.in_flight.lock().get(key).cloned()
     }
 
     /// Marks `keys` as being fetched; hand the result to [`Self::finish_fetch`] when done.
-    pub fn start_fetch(&self, keys: &[(Arc<str>, Seq)]) -> watch::Sender<bool> {
+    pub fn start_fetch(&self, keys: &[RecordKey]) -> watch::Sender<bool> {
         let (tx, rx) = watch::channel(false);
         let mut m = self.in_flight.lock();
         for k in keys {
@@ -123,7 +126,7 @@ impl ScanCache {
     }
 
     /// Ends a fetch started with [`Self::start_fetch`]: its records are in the cache (or it failed).
-    pub fn finish_fetch(&self, keys: &[(Arc<str>, Seq)], done: watch::Sender<bool>) {
+    pub fn finish_fetch(&self, keys: &[RecordKey], done: watch::Sender<bool>) {
         {
             let mut m = self.in_flight.lock();
             for k in keys {

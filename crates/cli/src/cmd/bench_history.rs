@@ -324,6 +324,32 @@ pub async fn history(dir: &Path, events: u64, files: Option<PathBuf>) -> anyhow:
         else {
             continue;
         };
+        if trace {
+            // The same paging inside the process first (so the HTTP pass below then finds the
+            // records cached): how much of a page is the log's own work.
+            let mut req = cairn_log::ScanRequest::new(ACCOUNT, REGION);
+            req.filter = Some(cairn_model::LookupFilter::new(p.attribute, p.value.clone()));
+            req.categories = Some(vec!["Management".into()]);
+            let t = Instant::now();
+            let (mut n, mut pages, mut stats) = (0usize, 0usize, cairn_log::scan::ScanStats::default());
+            loop {
+                let page = log.scan(&req).await?;
+                n += page.events.len();
+                pages += 1;
+                stats.records_fetched += page.stats.records_fetched;
+                stats.row_groups_read += page.stats.row_groups_read;
+                stats.row_groups_cached += page.stats.row_groups_cached;
+                match page.next {
+                    Some(next) if n < PAGING_CAP => req.after = Some(next),
+                    _ => break,
+                }
+            }
+            let d = t.elapsed();
+            eprintln!(
+                "in-process paging {kind}: {n} events in {pages} pages, {:.3} ms a page; {stats:?}",
+                ms(d) / pages as f64
+            );
+        }
         let t = Instant::now();
         let (mut n, mut token, mut pages) = (0usize, None::<String>, 0usize);
         loop {
