@@ -13,7 +13,7 @@ use std::io;
 use std::sync::Arc;
 
 use zstd::bulk::{Compressor, Decompressor};
-use zstd::dict::DecoderDictionary;
+use zstd::dict::{DecoderDictionary, EncoderDictionary};
 
 /// Records per block: a sparse lookup decompresses about this many records per result. Measured
 /// on synthetic records (`sizes` below; level 9, 256 KiB dictionary): 4 records 9.9 % of the JSON
@@ -52,15 +52,22 @@ pub fn train_dictionary<'a>(
 }
 
 /// Compresses blocks of records against one segment's dictionary.
-pub struct BlockWriter {
-    compressor: Compressor<'static>,
+pub struct BlockWriter<'a> {
+    compressor: Compressor<'a>,
     raw: Vec<u8>,
 }
 
-impl BlockWriter {
-    pub fn new(level: i32, dictionary: Option<&[u8]>) -> io::Result<Self> {
+/// A segment's dictionary, prepared once for compression at `level`: a raw dictionary would be
+/// digested again for every block.
+pub fn prepare_compression(dictionary: &[u8], level: i32) -> EncoderDictionary<'static> {
+    EncoderDictionary::copy(dictionary, level)
+}
+
+impl<'a> BlockWriter<'a> {
+    /// `level` applies without a dictionary; a prepared dictionary carries its own.
+    pub fn new(level: i32, dictionary: Option<&'a EncoderDictionary<'static>>) -> io::Result<Self> {
         let compressor = match dictionary {
-            Some(d) => Compressor::with_dictionary(level, d)?,
+            Some(d) => Compressor::with_prepared_dictionary(d)?,
             None => Compressor::new(level)?,
         };
         Ok(BlockWriter {
@@ -70,7 +77,7 @@ impl BlockWriter {
     }
 
     /// One block holding `records`, in order.
-    pub fn block<'a>(&mut self, records: impl Iterator<Item = &'a [u8]>) -> io::Result<Vec<u8>> {
+    pub fn block<'r>(&mut self, records: impl Iterator<Item = &'r [u8]>) -> io::Result<Vec<u8>> {
         self.raw.clear();
         for r in records {
             put_varint(&mut self.raw, r.len() as u64);
@@ -209,7 +216,8 @@ mod tests {
         let dict = train_dictionary(recs.iter().map(|r| r.as_bytes()), 8 << 20).expect("enough to train on");
         assert!(dict.len() <= DICTIONARY_BYTES);
         for d in [Some(dict.as_slice()), None] {
-            let mut w = BlockWriter::new(3, d).unwrap();
+            let cdict = d.map(|d| prepare_compression(d, 3));
+            let mut w = BlockWriter::new(3, cdict.as_ref()).unwrap();
             let prepared = d.map(prepare_dictionary);
             let mut r = BlockReader::new(prepared.as_ref()).unwrap();
             for chunk in recs.chunks(BLOCK_RECORDS) {
@@ -229,7 +237,8 @@ mod tests {
         let recs = records(20_000);
         let dict = train_dictionary(recs.iter().map(|r| r.as_bytes()), 8 << 20).unwrap();
         let size = |d: Option<&[u8]>| -> usize {
-            let mut w = BlockWriter::new(3, d).unwrap();
+            let cdict = d.map(|d| prepare_compression(d, 3));
+            let mut w = BlockWriter::new(3, cdict.as_ref()).unwrap();
             recs.chunks(BLOCK_RECORDS)
                 .map(|c| w.block(c.iter().map(|s| s.as_bytes())).unwrap().len())
                 .sum()
@@ -263,7 +272,8 @@ mod tests {
         assert!(r.records(&big).is_err());
         // A block compressed with a dictionary does not read without it.
         let dict = train_dictionary(records(20_000).iter().map(|r| r.as_bytes()), 8 << 20).unwrap();
-        let mut wd = BlockWriter::new(3, Some(&dict)).unwrap();
+        let cdict = prepare_compression(&dict, 3);
+        let mut wd = BlockWriter::new(3, Some(&cdict)).unwrap();
         let with_dict = wd.block(recs.iter().take(BLOCK_RECORDS).map(|s| s.as_bytes())).unwrap();
         assert!(r.records(&with_dict).is_err());
     }
@@ -308,7 +318,8 @@ mod sizes {
             let samples: Vec<&[u8]> = recs.iter().map(|r| r.as_bytes()).step_by(step).collect();
             let dict = zstd::dict::from_samples(&samples, dict_bytes).unwrap();
             let trained = t.elapsed();
-            let mut bw = BlockWriter::new(level, Some(&dict)).unwrap();
+            let cdict = prepare_compression(&dict, level);
+            let mut bw = BlockWriter::new(level, Some(&cdict)).unwrap();
             let t = std::time::Instant::now();
             let blocks: Vec<Vec<u8>> = recs
                 .chunks(block)

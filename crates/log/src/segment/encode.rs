@@ -78,7 +78,10 @@ pub fn encode(entries: &mut [&MemEntry], opts: EncodeOptions) -> Result<Encoded>
     let props = writer_properties(entries, opts, dictionary.as_deref());
     let schema = schema::schema();
     let raw_bytes: usize = entries.iter().map(|e| e.record.json().len()).sum();
-    let mut blocks = BlockWriter::new(opts.zstd_level, dictionary.as_deref()).map_err(compression_failed)?;
+    let prepared = dictionary
+        .as_deref()
+        .map(|d| blocks::prepare_compression(d, opts.zstd_level));
+    let mut blocks = BlockWriter::new(opts.zstd_level, prepared.as_ref()).map_err(compression_failed)?;
     let mut writer = ArrowWriter::try_new(Vec::with_capacity(raw_bytes / 8 + 4096), schema.clone(), Some(props))?;
     // One batch per row group, flushed on its own: readers find a row's block from the start of
     // its row group, so a row group must never begin inside a block.
