@@ -124,8 +124,10 @@ def test_an_s3_destination_down_then_back_loses_nothing_and_the_status_tells(tmp
         ct.start_logging(Name="main")
         first = send(server, [("us-east-1", str(uuid.uuid4())) for _ in range(5)])
         wait_for("first delivery", 30, lambda: set(first) <= delivered_ids(log_files(s3_at(url), bucket)))
-        ok = ct.get_trail_status(Name="main")
-        assert "LatestDeliveryTime" in ok and "LatestDeliveryError" not in ok, ok
+        # The status is updated once the file is stored, a moment after it is visible.
+        ok = wait_for("the delivery in the status", 30,
+                      lambda: (lambda s: s if "LatestDeliveryTime" in s else None)(ct.get_trail_status(Name="main")))
+        assert "LatestDeliveryError" not in ok, ok
 
         moto_proc.send_signal(signal.SIGKILL)
         moto_proc.wait()

@@ -383,8 +383,11 @@ fn stop_logging_and_a_missing_bucket_are_reported_and_nothing_is_lost() {
         let d = delivered_ids();
         first.iter().all(|i| d.contains(i)).then_some(())
     });
-    let s = status(&alpha, "main");
-    assert!(s["LatestDeliveryTime"].is_number(), "{s}");
+    // The status is updated once the file is stored, a moment after it appears.
+    let s = wait_for("the delivery in the status", Duration::from_secs(30), || {
+        let s = status(&alpha, "main");
+        s["LatestDeliveryTime"].is_number().then_some(s)
+    });
     assert!(s.get("LatestDeliveryError").is_none(), "{s}");
 
     // The bucket disappears: deliveries fail, the status says why, events wait in the log.
