@@ -13,7 +13,11 @@ use serde_json::value::RawValue;
 
 /// Every sample record's original text.
 fn sample_records() -> Vec<String> {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/samples");
+    // At run time: a test binary may outlive the checkout it was built in.
+    let root = format!(
+        "{}/../../testdata/samples",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string())
+    );
     let mut files = Vec::new();
     for sub in ["invictus-ir_aws_dataset/CloudTrail", "stratus-red-team_detonation-logs"] {
         for e in std::fs::read_dir(format!("{root}/{sub}")).unwrap() {

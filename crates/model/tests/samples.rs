@@ -12,7 +12,12 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/samples");
+/// Found at run time: a test binary may outlive the checkout it was built in (a shared target
+/// directory), and the directory it was compiled in may be gone.
+fn samples_dir() -> std::path::PathBuf {
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string()))
+        .join("../../testdata/samples")
+}
 const INVICTUS_RECORDS: usize = 2900;
 const STRATUS_RECORDS: usize = 310;
 
@@ -53,7 +58,7 @@ fn json_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn samples() -> Vec<Sample> {
-    let root = Path::new(SAMPLES);
+    let root = samples_dir();
     let mut out = Vec::new();
     for path in json_files(&root.join("invictus-ir_aws_dataset/CloudTrail")) {
         let body = fs::read_to_string(&path).unwrap();

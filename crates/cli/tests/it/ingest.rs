@@ -392,7 +392,9 @@ pub(crate) fn import_through(addr: &str, account: &str, path: &Path) -> String {
 }
 
 pub(crate) fn samples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/samples")
+    // At run time: a test binary may outlive the checkout it was built in.
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string()))
+        .join("../../testdata/samples")
 }
 
 /// The accounts of the sample records, the largest first.

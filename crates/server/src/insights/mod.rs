@@ -376,7 +376,13 @@ mod tests {
     /// Every record of `testdata/samples`, in file order (as `cairn import` reads them).
     fn sample_records() -> Vec<EventRecord> {
         let mut files = Vec::new();
-        let mut stack = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/samples")];
+        // At run time: a test binary may outlive the checkout it was built in.
+        let mut stack = vec![
+            std::path::Path::new(
+                &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string()),
+            )
+            .join("../../testdata/samples"),
+        ];
         while let Some(p) = stack.pop() {
             if p.is_dir() {
                 stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));

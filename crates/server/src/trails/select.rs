@@ -1251,7 +1251,11 @@ mod tests {
 
     // ---- the real samples, against an independent oracle ----------------------------------------
 
-    const SAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/samples");
+    /// At run time: a test binary may outlive the checkout it was built in.
+    fn samples_dir() -> std::path::PathBuf {
+        Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string()))
+            .join("../../testdata/samples")
+    }
 
     struct Sample {
         value: Value,
@@ -1281,7 +1285,7 @@ mod tests {
     /// calls through VPC endpoints as network activity, keeping everything else of the record.
     fn samples() -> Vec<Sample> {
         let mut files = Vec::new();
-        files_under(Path::new(SAMPLES), &mut files);
+        files_under(&samples_dir(), &mut files);
         files.sort();
         let mut out = Vec::new();
         for path in files {
