@@ -600,8 +600,13 @@ impl EventLog {
                 .map_err(|e| Error::Unavailable(format!("WAL writer shutdown failed: {e}")))?;
         }
         let flushed = flush::flush(&self.inner, true).await;
-        for t in self.inner.tasks.lock().drain(..) {
+        let tasks: Vec<_> = self.inner.tasks.lock().drain(..).collect();
+        for t in &tasks {
             t.abort();
+        }
+        // Until they have ended, background tasks may still hold files of the data directory.
+        for t in tasks {
+            let _ = t.await;
         }
         flushed
     }

@@ -31,13 +31,23 @@ impl Tmpfs {
         ok.then(|| Tmpfs(dir.to_path_buf()))
     }
 
+    /// Remounts with `options`. Read-only is refused while a file is open for writing, and a
+    /// closed log's last handles (the catalog's connections) are let go a moment after `close`
+    /// returns: retried until it takes, for a while.
     fn remount(&self, options: &str) {
-        let st = Command::new("mount")
-            .args(["-o", &format!("remount,{options}")])
-            .arg(&self.0)
-            .status()
-            .unwrap();
-        assert!(st.success());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let st = Command::new("mount")
+                .args(["-o", &format!("remount,{options}")])
+                .arg(&self.0)
+                .status()
+                .unwrap();
+            if st.success() {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "remount,{options} failed");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 }
 
