@@ -115,25 +115,38 @@ impl ScanCache {
         self.in_flight.lock().get(key).cloned()
     }
 
-    /// Marks `keys` as being fetched; hand the result to [`Self::finish_fetch`] when done.
-    pub fn start_fetch(&self, keys: &[RecordKey]) -> watch::Sender<bool> {
-        let (tx, rx) = watch::channel(false);
+    /// Marks `keys` as being fetched until the returned guard is dropped: when the fetch has put
+    /// its records in the cache, failed, panicked or been cancelled alike.
+    pub fn start_fetch(self: &Arc<Self>, keys: Vec<RecordKey>) -> InFlight {
+        let (done, rx) = watch::channel(false);
         let mut m = self.in_flight.lock();
-        for k in keys {
+        for k in &keys {
             m.insert(k.clone(), rx.clone());
         }
-        tx
+        InFlight {
+            cache: self.clone(),
+            keys,
+            done,
+        }
     }
+}
 
-    /// Ends a fetch started with [`Self::start_fetch`]: its records are in the cache (or it failed).
-    pub fn finish_fetch(&self, keys: &[RecordKey], done: watch::Sender<bool>) {
+/// A background fetch under way ([`ScanCache::start_fetch`]).
+pub(crate) struct InFlight {
+    pub cache: Arc<ScanCache>,
+    keys: Vec<RecordKey>,
+    done: watch::Sender<bool>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
         {
-            let mut m = self.in_flight.lock();
-            for k in keys {
+            let mut m = self.cache.in_flight.lock();
+            for k in &self.keys {
                 m.remove(k);
             }
         }
-        let _ = done.send(true);
+        let _ = self.done.send(true);
     }
 }
 

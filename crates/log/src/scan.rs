@@ -413,21 +413,21 @@ async fn materialize(
         }
     }
     if !later.is_empty() {
-        let done = cache.start_fetch(&keys);
-        let (cache, segments) = (cache.clone(), segments.to_vec());
+        let ids: HashMap<usize, Arc<str>> = later.keys().map(|&si| (si, id_of(si))).collect();
+        let in_flight = cache.start_fetch(keys);
+        let segments = segments.to_vec();
         tokio::spawn(async move {
             match fetch(later, &segments).await {
                 Ok(records) => {
                     for (si, seq, record) in records {
                         let bytes = record.json().len() + 256;
-                        let id: Arc<str> = Arc::from(segments[si].meta.id.as_str());
-                        cache.records.insert((id, seq), record, bytes);
+                        in_flight.cache.records.insert((ids[&si].clone(), seq), record, bytes);
                     }
                 }
                 // The page that needs these records fetches them itself and reports the error.
                 Err(e) => tracing::debug!(error = %e, "lookup read-ahead failed"),
             }
-            cache.finish_fetch(&keys, done);
+            drop(in_flight);
         });
     }
 

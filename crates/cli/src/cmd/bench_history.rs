@@ -143,6 +143,15 @@ fn write_log_file(dir: &Path, producer: u64, no: usize, body: &mut Vec<u8>) -> a
     Ok(bytes.len() as u64)
 }
 
+/// The in-process scan of what [`lookup_input`] asks over HTTP (LookupEvents reads management
+/// events).
+fn scan_request(p: &Probe) -> cairn_log::ScanRequest {
+    let mut req = cairn_log::ScanRequest::new(ACCOUNT, REGION);
+    req.filter = Some(cairn_model::LookupFilter::new(p.attribute, p.value.clone()));
+    req.categories = Some(vec!["Management".into()]);
+    req
+}
+
 fn lookup_input(p: &Probe, token: Option<&str>) -> Value {
     let mut input = json!({
         "LookupAttributes": [{"AttributeKey": p.attribute.as_str(), "AttributeValue": p.value}],
@@ -218,9 +227,7 @@ pub async fn history(dir: &Path, events: u64, files: Option<PathBuf>) -> anyhow:
     let trace = std::env::var_os("CAIRN_BENCH_TRACE").is_some();
     for p in &probes {
         if trace {
-            let mut req = cairn_log::ScanRequest::new(ACCOUNT, REGION);
-            req.filter = Some(cairn_model::LookupFilter::new(p.attribute, p.value.clone()));
-            req.categories = Some(vec!["Management".into()]);
+            let req = scan_request(p);
             let t = Instant::now();
             let page = log.scan(&req).await?;
             let d = t.elapsed();
@@ -296,9 +303,7 @@ pub async fn history(dir: &Path, events: u64, files: Option<PathBuf>) -> anyhow:
     // HTTP, signing, JSON and the client.
     let mut inner = Vec::new();
     for p in &probes {
-        let mut req = cairn_log::ScanRequest::new(ACCOUNT, REGION);
-        req.filter = Some(cairn_model::LookupFilter::new(p.attribute, p.value.clone()));
-        req.categories = Some(vec!["Management".into()]);
+        let req = scan_request(p);
         let t = Instant::now();
         log.scan(&req).await?;
         inner.push(t.elapsed());
@@ -327,9 +332,7 @@ pub async fn history(dir: &Path, events: u64, files: Option<PathBuf>) -> anyhow:
         if trace {
             // The same paging inside the process first (so the HTTP pass below then finds the
             // records cached): how much of a page is the log's own work.
-            let mut req = cairn_log::ScanRequest::new(ACCOUNT, REGION);
-            req.filter = Some(cairn_model::LookupFilter::new(p.attribute, p.value.clone()));
-            req.categories = Some(vec!["Management".into()]);
+            let mut req = scan_request(p);
             let t = Instant::now();
             let (mut n, mut pages, mut stats) = (0usize, 0usize, cairn_log::scan::ScanStats::default());
             loop {

@@ -537,15 +537,7 @@ fn unpack_blocks(
     let mut current: Option<(blocks::Block, usize)> = None;
     let mut index = 0;
     for batch in batches {
-        let seqs = batch
-            .column_by_name(schema::SEQ)
-            .and_then(|c| c.as_primitive_opt::<UInt64Type>());
-        let blocks = batch
-            .column_by_name(schema::RECORD_BLOCK)
-            .and_then(|c| c.as_binary_opt::<i32>());
-        let (Some(seqs), Some(blocks)) = (seqs, blocks) else {
-            return Err(corrupt("segment lacks its seq or record_block column".into()));
-        };
+        let (seqs, blocks) = seqs_and_records(handle, batch, schema::RECORD_BLOCK, |c| c.as_binary_opt::<i32>())?;
         for i in 0..batch.num_rows() {
             if blocks.is_valid(i) {
                 if current.as_ref().is_some_and(|(b, next)| *next < b.len()) {
@@ -644,21 +636,30 @@ pub async fn seqs_in_range(
     Ok((meta, out))
 }
 
+/// The seq column of `batch` and its record column `column`, cast by `cast` (format 1 and 2
+/// store records differently).
+fn seqs_and_records<'b, T: ?Sized>(
+    handle: &SegmentHandle,
+    batch: &'b RecordBatch,
+    column: &str,
+    cast: impl Fn(&'b arrow_array::ArrayRef) -> Option<&'b T>,
+) -> Result<(&'b arrow_array::UInt64Array, &'b T)> {
+    let seqs = batch
+        .column_by_name(schema::SEQ)
+        .and_then(|c| c.as_primitive_opt::<UInt64Type>());
+    match (seqs, batch.column_by_name(column).and_then(cast)) {
+        (Some(seqs), Some(records)) => Ok((seqs, records)),
+        _ => Err(Error::corrupt(
+            handle.location(),
+            format!("segment lacks its seq or {column} column"),
+        )),
+    }
+}
+
 fn collect_seq_records(handle: &SegmentHandle, batches: &[RecordBatch]) -> Result<Vec<(Seq, String)>> {
     let mut out = Vec::new();
     for batch in batches {
-        let seqs = batch
-            .column_by_name(schema::SEQ)
-            .and_then(|c| c.as_primitive_opt::<UInt64Type>());
-        let recs = batch
-            .column_by_name(schema::RECORD)
-            .and_then(|c| c.as_string_opt::<i32>());
-        let (Some(seqs), Some(recs)) = (seqs, recs) else {
-            return Err(Error::corrupt(
-                handle.location(),
-                "segment lacks its seq or record column",
-            ));
-        };
+        let (seqs, recs) = seqs_and_records(handle, batch, schema::RECORD, |c| c.as_string_opt::<i32>())?;
         for i in 0..batch.num_rows() {
             out.push((seqs.value(i), recs.value(i).to_string()));
         }
