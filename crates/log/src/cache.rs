@@ -24,47 +24,99 @@ pub(crate) struct GenCache<K, V> {
     half: usize,
 }
 
+/// Keys are segment ids with numbers, looked up hundreds of times a page: a fast hash matters
+/// more here than resistance to crafted keys (which callers cannot choose).
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 struct Gens<K, V> {
-    young: HashMap<K, (V, usize)>,
-    old: HashMap<K, (V, usize)>,
+    young: Map<K, (V, usize)>,
+    old: Map<K, (V, usize)>,
     young_bytes: usize,
+    /// The generation just evicted, dropped after the lock is released (it may hold thousands of
+    /// records, and freeing them should not hold up other lookups).
+    retired: Option<Map<K, (V, usize)>>,
 }
 
 impl<K: Hash + Eq, V: Clone> GenCache<K, V> {
     pub fn new(bytes: usize) -> Self {
         GenCache {
             gens: Mutex::new(Gens {
-                young: HashMap::new(),
-                old: HashMap::new(),
+                young: Map::default(),
+                old: Map::default(),
                 young_bytes: 0,
+                retired: None,
             }),
             half: bytes / 2,
         }
     }
 
+    /// Runs `f` under the lock, then drops what it evicted.
+    fn locked<R>(&self, f: impl FnOnce(&mut Gens<K, V>) -> R) -> R {
+        let (out, retired) = {
+            let mut g = self.gens.lock();
+            let out = f(&mut g);
+            (out, g.retired.take())
+        };
+        drop(retired);
+        out
+    }
+
     pub fn get(&self, k: &K) -> Option<V> {
-        let mut g = self.gens.lock();
-        if let Some((v, _)) = g.young.get(k) {
-            return Some(v.clone());
-        }
-        let (k, (v, bytes)) = g.old.remove_entry(k)?;
-        let out = v.clone();
-        g.insert(k, v, bytes, self.half);
-        Some(out)
+        self.locked(|g| g.get(k, self.half))
+    }
+
+    /// [`Self::get`] for many keys under one lock.
+    pub fn get_many<'k>(&self, keys: impl IntoIterator<Item = &'k K>) -> Vec<Option<V>>
+    where
+        K: 'k,
+    {
+        self.locked(|g| keys.into_iter().map(|k| g.get(k, self.half)).collect())
+    }
+
+    /// Which of `keys` are cached, without counting as a use (for deciding what to read ahead).
+    pub fn contains_many<'k>(&self, keys: impl IntoIterator<Item = &'k K>) -> Vec<bool>
+    where
+        K: 'k,
+    {
+        let g = self.gens.lock();
+        keys.into_iter()
+            .map(|k| g.young.contains_key(k) || g.old.contains_key(k))
+            .collect()
     }
 
     pub fn insert(&self, k: K, v: V, bytes: usize) {
-        if bytes > self.half {
-            return;
-        }
-        self.gens.lock().insert(k, v, bytes, self.half);
+        self.insert_many([(k, v, bytes)]);
+    }
+
+    /// [`Self::insert`] for many entries under one lock.
+    pub fn insert_many(&self, entries: impl IntoIterator<Item = (K, V, usize)>) {
+        self.locked(|g| {
+            for (k, v, bytes) in entries {
+                // Too big for the cache at all: not kept, nothing evicted.
+                if bytes <= self.half {
+                    g.insert(k, v, bytes, self.half);
+                }
+            }
+        })
     }
 }
 
-impl<K: Hash + Eq, V> Gens<K, V> {
+impl<K: Hash + Eq, V: Clone> Gens<K, V> {
+    fn get(&mut self, k: &K, half: usize) -> Option<V> {
+        if let Some((v, _)) = self.young.get(k) {
+            return Some(v.clone());
+        }
+        let (k, (v, bytes)) = self.old.remove_entry(k)?;
+        let out = v.clone();
+        self.insert(k, v, bytes, half);
+        Some(out)
+    }
+
     fn insert(&mut self, k: K, v: V, bytes: usize, half: usize) {
         if self.young_bytes + bytes > half {
-            self.old = std::mem::take(&mut self.young);
+            let old = std::mem::replace(&mut self.old, std::mem::take(&mut self.young));
+            // Two evictions under one lock: the first is dropped here.
+            self.retired = Some(old);
             self.young_bytes = 0;
         }
         self.young_bytes += bytes;
@@ -108,6 +160,18 @@ impl ScanCache {
 
     pub fn reads_ahead(&self) -> bool {
         self.read_ahead
+    }
+
+    /// Those of `keyed` neither cached nor being fetched: what a read-ahead should fetch.
+    pub fn not_fetched<T>(&self, keyed: Vec<(RecordKey, T)>) -> Vec<(RecordKey, T)> {
+        let cached = self.records.contains_many(keyed.iter().map(|(k, _)| k));
+        let flying = self.in_flight.lock();
+        keyed
+            .into_iter()
+            .zip(cached)
+            .filter(|((k, _), cached)| !cached && !flying.contains_key(k))
+            .map(|(kt, _)| kt)
+            .collect()
     }
 
     /// The flag of the fetch under way for `key`, if any.

@@ -8,14 +8,14 @@ use std::sync::Arc;
 
 use cairn_model::{EventRecord, EventTime, LookupAttribute, LookupFilter, RecordIndex};
 
-use crate::cache::{HitKey, ScanCache};
+use crate::cache::{HitKey, RecordKey, ScanCache};
 use crate::error::{Error, Result};
 use crate::memtable::MemSnapshot;
 use crate::segment::read::{self, ColumnMatch};
 use crate::segment::{SegmentHandle, SegmentSet, schema};
 use crate::{Seq, StoredEvent};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ScanRequest {
     pub account_id: String,
     pub region: String,
@@ -29,6 +29,10 @@ pub struct ScanRequest {
     pub limit: usize,
     /// Continue after this position (exclusive), from a previous page.
     pub after: Option<ScanPosition>,
+    /// Called on each record fetched from a segment, on the task that fetched it (which may be a
+    /// read-ahead for later pages): work done here is kept with the cached record and is off
+    /// the path of the page that shows it. LookupEvents renders its answer entries here.
+    pub prepare: Option<fn(&EventRecord)>,
 }
 
 impl ScanRequest {
@@ -42,6 +46,7 @@ impl ScanRequest {
             categories: None,
             limit: 50,
             after: None,
+            prepare: None,
         }
     }
 }
@@ -340,7 +345,7 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
     } else {
         None
     };
-    let mut events = materialize(hits, &ahead, segments, &snap.cache, &mut stats).await?;
+    let mut events = materialize(hits, &ahead, segments, &snap.cache, req.prepare, &mut stats).await?;
     // Segments match event ids by hash; the record has the final word.
     if let Some(f) = req.filter.as_ref().filter(|f| f.attribute == LookupAttribute::EventId) {
         events.retain(|e| index_matches(e.record.index(), f));
@@ -356,6 +361,7 @@ async fn materialize(
     ahead: &[Hit],
     segments: &[Arc<SegmentHandle>],
     cache: &Arc<ScanCache>,
+    prepare: Option<fn(&EventRecord)>,
     stats: &mut ScanStats,
 ) -> Result<Vec<StoredEvent>> {
     let mut ids: HashMap<usize, Arc<str>> = HashMap::new();
@@ -367,18 +373,17 @@ async fn materialize(
     let mut found: HashMap<Seq, EventRecord> = HashMap::new();
     let mut wanted: HashMap<usize, Vec<usize>> = HashMap::new();
     let mut waits = Vec::new();
-    for h in &hits {
-        if let Source::Segment { segment, row } = h.source {
-            let key = (id_of(segment), h.key.1);
-            match cache.records.get(&key) {
-                Some(r) => {
-                    found.insert(h.key.1, r);
-                }
-                None => match cache.in_flight(&key) {
-                    Some(done) => waits.push((done, key, segment, row)),
-                    None => wanted.entry(segment).or_default().push(row),
-                },
+    let keyed: Vec<(RecordKey, (usize, usize))> = segment_rows(&hits, &mut id_of);
+    let cached = cache.records.get_many(keyed.iter().map(|(k, _)| k));
+    for ((key, (segment, row)), record) in keyed.into_iter().zip(cached) {
+        match record {
+            Some(r) => {
+                found.insert(key.1, r);
             }
+            None => match cache.in_flight(&key) {
+                Some(done) => waits.push((done, key, segment, row)),
+                None => wanted.entry(segment).or_default().push(row),
+            },
         }
     }
     // Records a background read-ahead is fetching: wait for it rather than fetch them twice.
@@ -392,38 +397,33 @@ async fn materialize(
             None => wanted.entry(segment).or_default().push(row),
         }
     }
-    for (si, seq, record) in fetch(wanted, segments).await? {
-        stats.records_fetched += 1;
-        let bytes = record.json().len() + 256;
-        cache.records.insert((id_of(si), seq), record.clone(), bytes);
-        found.insert(seq, record);
-    }
+    let fetched = fetch(wanted, segments, prepare).await?;
+    stats.records_fetched += fetched.len();
+    cache.records.insert_many(fetched.iter().map(|(si, seq, record)| {
+        ((id_of(*si), *seq), record.clone(), cached_size(record))
+    }));
+    found.extend(fetched.into_iter().map(|(_, seq, record)| (seq, record)));
 
-    let mut later: HashMap<usize, Vec<usize>> = HashMap::new();
-    let mut keys = Vec::new();
-    if cache.reads_ahead() {
-        for h in ahead {
-            if let Source::Segment { segment, row } = h.source {
-                let key = (id_of(segment), h.key.1);
-                if cache.records.get(&key).is_none() && cache.in_flight(&key).is_none() {
-                    later.entry(segment).or_default().push(row);
-                    keys.push(key);
-                }
-            }
-        }
-    }
+    let later = if cache.reads_ahead() {
+        cache.not_fetched(segment_rows(ahead, &mut id_of))
+    } else {
+        Vec::new()
+    };
     if !later.is_empty() {
-        let ids: HashMap<usize, Arc<str>> = later.keys().map(|&si| (si, id_of(si))).collect();
-        let in_flight = cache.start_fetch(keys);
+        let mut rows: HashMap<usize, Vec<usize>> = HashMap::new();
+        let mut ids: HashMap<usize, Arc<str>> = HashMap::new();
+        for ((id, _), (segment, row)) in &later {
+            rows.entry(*segment).or_default().push(*row);
+            ids.entry(*segment).or_insert_with(|| id.clone());
+        }
+        let in_flight = cache.start_fetch(later.into_iter().map(|(k, _)| k).collect());
         let segments = segments.to_vec();
         tokio::spawn(async move {
-            match fetch(later, &segments).await {
-                Ok(records) => {
-                    for (si, seq, record) in records {
-                        let bytes = record.json().len() + 256;
-                        in_flight.cache.records.insert((ids[&si].clone(), seq), record, bytes);
-                    }
-                }
+            match fetch(rows, &segments, prepare).await {
+                Ok(records) => in_flight.cache.records.insert_many(records.into_iter().map(|(si, seq, record)| {
+                    let bytes = cached_size(&record);
+                    ((ids[&si].clone(), seq), record, bytes)
+                })),
                 // The page that needs these records fetches them itself and reports the error.
                 Err(e) => tracing::debug!(error = %e, "lookup read-ahead failed"),
             }
@@ -447,6 +447,21 @@ async fn materialize(
     Ok(events)
 }
 
+/// The cache keys of the hits in segments, with their segment and row.
+fn segment_rows(hits: &[Hit], id_of: &mut impl FnMut(usize) -> Arc<str>) -> Vec<(RecordKey, (usize, usize))> {
+    hits.iter()
+        .filter_map(|h| match h.source {
+            Source::Segment { segment, row } => Some(((id_of(segment), h.key.1), (segment, row))),
+            Source::Mem(_) => None,
+        })
+        .collect()
+}
+
+/// What a cached record counts against the cache's budget.
+fn cached_size(record: &EventRecord) -> usize {
+    record.memory_size()
+}
+
 /// The records of `wanted` (rows by segment), as (segment, seq, record). One task per row group,
 /// and row groups split at record page boundaries when there are fewer than cores: decompressing
 /// and parsing records is the costly part of a page of results, and separate tasks spread it
@@ -454,6 +469,7 @@ async fn materialize(
 async fn fetch(
     wanted: HashMap<usize, Vec<usize>>,
     segments: &[Arc<SegmentHandle>],
+    prepare: Option<fn(&EventRecord)>,
 ) -> Result<Vec<(usize, Seq, EventRecord)>> {
     let mut groups = Vec::new();
     for (si, mut rows) in wanted {
@@ -479,7 +495,12 @@ async fn fetch(
                     .into_iter()
                     .map(|(seq, json)| {
                         EventRecord::from_compact_json(&json)
-                            .map(|r| (si, seq, r))
+                            .map(|r| {
+                                if let Some(prepare) = prepare {
+                                    prepare(&r);
+                                }
+                                (si, seq, r)
+                            })
                             .map_err(|e| {
                                 Error::corrupt(seg.location(), format!("stored record {seq} is unreadable: {e}"))
                             })

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod arn;
 pub mod event;
+pub mod history;
 pub mod identity;
 pub mod json;
 pub mod lookup;

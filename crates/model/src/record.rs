@@ -3,7 +3,7 @@
 //! string escapes come back exactly as they arrived (only insignificant whitespace is removed).
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -83,8 +83,34 @@ impl RecordIndex {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventRecord {
     json: Arc<str>,
-    index: Arc<RecordIndex>,
+    index: Arc<Indexed>,
 }
+
+/// The index, and the record's event-history entry once [`EventRecord::prepare_history_entry`]
+/// has rendered it (shared by every clone, so a record cache holds it too).
+#[derive(Debug)]
+struct Indexed {
+    index: RecordIndex,
+    history_entry: OnceLock<Box<[u8]>>,
+}
+
+impl Indexed {
+    fn new(index: RecordIndex) -> Arc<Self> {
+        Arc::new(Indexed {
+            index,
+            history_entry: OnceLock::new(),
+        })
+    }
+}
+
+/// Records are equal when their text and index are: a rendered entry is derived from both.
+impl PartialEq for Indexed {
+    fn eq(&self, other: &Self) -> bool {
+        self.index == other.index
+    }
+}
+
+impl Eq for Indexed {}
 
 impl EventRecord {
     /// Parses a record from its JSON text.
@@ -105,7 +131,7 @@ impl EventRecord {
         }
         Ok(EventRecord {
             json: json.into(),
-            index: Arc::new(index),
+            index: Indexed::new(index),
         })
     }
 
@@ -121,7 +147,7 @@ impl EventRecord {
         let index = index_record(json)?;
         Ok(EventRecord {
             json: json.into(),
-            index: Arc::new(index),
+            index: Indexed::new(index),
         })
     }
 
@@ -130,7 +156,7 @@ impl EventRecord {
     pub fn from_parts(json: Arc<str>, index: RecordIndex) -> Self {
         EventRecord {
             json,
-            index: Arc::new(index),
+            index: Indexed::new(index),
         }
     }
 
@@ -143,15 +169,40 @@ impl EventRecord {
     }
 
     pub fn index(&self) -> &RecordIndex {
-        &self.index
+        &self.index.index
     }
 
     pub fn event_id(&self) -> &str {
-        &self.index.event_id
+        &self.index.index.event_id
     }
 
     pub fn event_time(&self) -> EventTime {
-        self.index.event_time
+        self.index.index.event_time
+    }
+
+    /// Renders and keeps this record's event-history entry ([`crate::history::write_entry`]), for
+    /// records fetched ahead of the lookup page that will show them: the page then copies it.
+    pub fn prepare_history_entry(&self) {
+        self.index.history_entry.get_or_init(|| {
+            let mut out = Vec::new();
+            crate::history::write_entry(&mut out, self);
+            out.into_boxed_slice()
+        });
+    }
+
+    /// Appends this record's event-history entry: the prepared one, else rendered now (and not
+    /// kept, so records that were only looked at hold no second copy).
+    pub fn write_history_entry(&self, out: &mut Vec<u8>) {
+        match self.index.history_entry.get() {
+            Some(entry) => out.extend_from_slice(entry),
+            None => crate::history::write_entry(out, self),
+        }
+    }
+
+    /// About what this record holds in memory (for caches that count bytes).
+    pub fn memory_size(&self) -> usize {
+        const INDEX_BYTES: usize = 256;
+        self.json.len() + INDEX_BYTES + self.index.history_entry.get().map_or(0, |e| e.len())
     }
 }
 

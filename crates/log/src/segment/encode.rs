@@ -264,3 +264,56 @@ fn to_batch(entries: &[&MemEntry], schema: &arrow_schema::SchemaRef, blocks: &mu
     ];
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+    use parquet::file::metadata::PageIndexPolicy;
+
+    use super::*;
+
+    /// The record block column is cut into pages of about `record_page_bytes`, so a lookup that
+    /// wants a few blocks reads little more than those blocks.
+    #[test]
+    fn record_pages_are_about_the_configured_size() {
+        let mut w = cairn_synth::Workload::new(cairn_synth::WorkloadConfig {
+            accounts: vec!["111122223333".into()],
+            regions: vec!["us-east-1".into()],
+            events_per_second: 50.0,
+            ..Default::default()
+        });
+        let entries: Vec<MemEntry> = w
+            .batch(6_000)
+            .iter()
+            .enumerate()
+            .map(|(i, j)| MemEntry {
+                seq: i as u64 + 1,
+                record: cairn_model::EventRecord::from_json(j).unwrap(),
+                ingest_ms: 0,
+            })
+            .collect();
+        let mut refs: Vec<&MemEntry> = entries.iter().collect();
+        let opts = EncodeOptions {
+            row_group_rows: 4096,
+            zstd_level: 3,
+            record_page_bytes: 16 << 10,
+            dictionary_training_bytes: 1 << 20,
+        };
+        let encoded = encode(&mut refs, opts).unwrap();
+        let meta = ArrowReaderMetadata::load(
+            &bytes::Bytes::from(encoded.bytes),
+            ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Required),
+        )
+        .unwrap();
+        let leaf = schema::column_index(schema::RECORD_BLOCK);
+        let index = meta.metadata().offset_index().unwrap();
+        for (rg, columns) in index.iter().enumerate() {
+            let pages = columns[leaf].page_locations();
+            let sizes: Vec<i32> = pages.iter().map(|p| p.compressed_page_size).collect();
+            let largest = *sizes.iter().max().unwrap();
+            // A page ends at the first block that takes it past the limit (blocks are ~10 KiB).
+            assert!(largest <= 48 << 10, "row group {rg}: record pages of {sizes:?} bytes");
+            assert!(pages.len() > 4, "row group {rg}: only {} record pages", pages.len());
+        }
+    }
+}

@@ -46,6 +46,11 @@ fn list_of_strings() -> DataType {
 }
 
 pub fn schema() -> SchemaRef {
+    static SCHEMA: std::sync::LazyLock<SchemaRef> = std::sync::LazyLock::new(build);
+    SCHEMA.clone()
+}
+
+fn build() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new(SEQ, DataType::UInt64, false),
         Field::new(

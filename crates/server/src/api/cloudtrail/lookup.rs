@@ -2,8 +2,8 @@
 //! management events (or, with `EventCategory=insight`, insight events), one attribute filter.
 
 use cairn_log::ScanRequest;
+use cairn_model::history::write_json_string;
 use cairn_model::{EventTime, LookupAttribute, LookupFilter};
-use serde::Serialize;
 use serde_json::Value;
 
 use super::input::Input;
@@ -133,21 +133,18 @@ pub async fn lookup_events(call: &Call<'_>, input: &Input<'_>) -> Result<Done, A
     };
     let req = ScanRequest {
         after,
+        prepare: Some(prepare),
         ..sel.scan_request(call, max as usize)
     };
     let page = call.ready.log.scan(&req).await.map_err(|e| ApiError::from_log(&e))?;
     let next_token = page.next.map(|next| call.ready.tokens.seal(next, &binding));
     let records: Vec<&cairn_model::EventRecord> = page.events.iter().map(|e| &e.record).collect();
-    Ok(Done::raw(
-        page_json(&records, next_token.as_deref()).map_err(ApiError::internal)?,
-    ))
+    Ok(Done::raw(page_json(&records, next_token.as_deref())))
 }
 
 /// A LookupEvents answer: `{"Events":[...],"NextToken":...}`, written straight from the stored
-/// records. Each record is embedded as the JSON string `CloudTrailEvent`; escaping it is most of
-/// the work of an answer, so it is done here in runs between quotes and backslashes rather than
-/// byte by byte.
-fn page_json(records: &[&cairn_model::EventRecord], next_token: Option<&str>) -> serde_json::Result<Vec<u8>> {
+/// records (entries fetched ahead of this page come ready-made, see [`prepare`]).
+fn page_json(records: &[&cairn_model::EventRecord], next_token: Option<&str>) -> Vec<u8> {
     let size: usize = records.iter().map(|r| r.json().len() * 9 / 8 + 256).sum();
     let mut out = Vec::with_capacity(size + 512);
     out.extend_from_slice(br#"{"Events":["#);
@@ -155,99 +152,27 @@ fn page_json(records: &[&cairn_model::EventRecord], next_token: Option<&str>) ->
         if i > 0 {
             out.push(b',');
         }
-        serde_json::to_writer(&mut out, &HistoryEvent::of(r))?;
-        // The head ends with its closing brace; the record goes last, before it.
-        out.pop();
-        out.extend_from_slice(br#","CloudTrailEvent":"#);
-        write_json_string(&mut out, r.json())?;
-        out.push(b'}');
+        r.write_history_entry(&mut out);
     }
     out.push(b']');
     if let Some(token) = next_token {
         out.extend_from_slice(br#","NextToken":"#);
-        serde_json::to_writer(&mut out, token)?;
+        write_json_string(&mut out, token);
     }
     out.push(b'}');
-    Ok(out)
+    out
 }
 
-/// Appends `s` as a JSON string. A stored record is compact JSON, so only its quotes and
-/// backslashes need escaping; anything holding a control character goes through serde_json.
-fn write_json_string(out: &mut Vec<u8>, s: &str) -> serde_json::Result<()> {
-    let bytes = s.as_bytes();
-    if bytes.iter().any(|&b| b < 0x20) {
-        return serde_json::to_writer(out, s);
-    }
-    out.push(b'"');
-    let mut start = 0;
-    for at in memchr::memchr2_iter(b'"', b'\\', bytes) {
-        out.extend_from_slice(&bytes[start..at]);
-        out.push(b'\\');
-        out.push(bytes[at]);
-        start = at + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
-    Ok(())
-}
-
-/// One entry of `Events` but its `CloudTrailEvent` ([`page_json`] adds it), borrowed from the
-/// stored record.
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct HistoryEvent<'a> {
-    event_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    event_name: Option<&'a str>,
-    /// A string, as CloudTrail's event history shows it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    read_only: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    access_key_id: Option<&'a str>,
-    /// Epoch seconds.
-    event_time: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    event_source: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    username: Option<&'a str>,
-    resources: Vec<HistoryResource<'a>>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct HistoryResource<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    resource_type: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    resource_name: Option<&'a str>,
-}
-
-impl<'a> HistoryEvent<'a> {
-    fn of(r: &'a cairn_model::EventRecord) -> Self {
-        let ix = r.index();
-        HistoryEvent {
-            event_id: &ix.event_id,
-            event_name: ix.event_name.as_deref(),
-            read_only: ix.read_only.map(|ro| if ro { "true" } else { "false" }),
-            access_key_id: ix.access_key_id.as_deref(),
-            event_time: ix.event_time.millis() as f64 / 1000.0,
-            event_source: ix.event_source.as_deref(),
-            username: ix.username.as_deref(),
-            resources: ix
-                .resources
-                .iter()
-                .map(|res| HistoryResource {
-                    resource_type: res.resource_type.as_deref(),
-                    resource_name: res.name.as_deref(),
-                })
-                .collect(),
-        }
-    }
+/// Renders the entries of records as the log fetches them, on the fetching core: for a client
+/// that pages, while it reads one page the next pages' records are fetched and rendered.
+fn prepare(record: &cairn_model::EventRecord) {
+    record.prepare_history_entry();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cairn_model::history::Head;
 
     /// The hand-written answer is the JSON serde would write: records with quotes, backslashes,
     /// escapes, non-ASCII text and markup come back exactly as stored.
@@ -262,22 +187,18 @@ mod tests {
         .collect();
         let refs: Vec<&cairn_model::EventRecord> = records.iter().collect();
         for token in [None, Some("tok\"en")] {
-            let bytes = page_json(&refs, token).unwrap();
+            let bytes = page_json(&refs, token);
             let got: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
             let events = got["Events"].as_array().unwrap();
             assert_eq!(events.len(), 2);
             for (e, r) in events.iter().zip(&records) {
                 assert_eq!(e["CloudTrailEvent"].as_str().unwrap(), r.json());
-                let mut head = serde_json::to_value(HistoryEvent::of(r)).unwrap();
+                let mut head = serde_json::to_value(Head::of(r)).unwrap();
                 head["CloudTrailEvent"] = r.json().into();
                 assert_eq!(e, &head);
             }
             assert_eq!(got.get("NextToken").and_then(|t| t.as_str()), token);
         }
-        assert_eq!(page_json(&[], None).unwrap(), br#"{"Events":[]}"#);
-        // A string holding a raw control character (never a stored record) is still escaped.
-        let mut out = Vec::new();
-        write_json_string(&mut out, "a\u{1}\"b\\").unwrap();
-        assert_eq!(serde_json::from_slice::<String>(&out).unwrap(), "a\u{1}\"b\\");
+        assert_eq!(page_json(&[], None), br#"{"Events":[]}"#);
     }
 }
