@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use cairn_model::{EventRecord, EventTime, LookupAttribute, LookupFilter, RecordIndex};
+use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 
 use crate::cache::{HitKey, RecordKey, ScanCache};
 use crate::error::{Error, Result};
@@ -397,11 +398,13 @@ async fn materialize(
             None => wanted.entry(segment).or_default().push(row),
         }
     }
-    let fetched = fetch(wanted, segments, prepare).await?;
+    let fetched = fetch(wanted, segments, prepare, Urgency::Now).await?;
     stats.records_fetched += fetched.len();
-    cache.records.insert_many(fetched.iter().map(|(si, seq, record)| {
-        ((id_of(*si), *seq), record.clone(), cached_size(record))
-    }));
+    cache.records.insert_many(
+        fetched
+            .iter()
+            .map(|(si, seq, record)| ((id_of(*si), *seq), record.clone(), cached_size(record))),
+    );
     found.extend(fetched.into_iter().map(|(_, seq, record)| (seq, record)));
 
     let later = if cache.reads_ahead() {
@@ -419,11 +422,14 @@ async fn materialize(
         let in_flight = cache.start_fetch(later.into_iter().map(|(k, _)| k).collect());
         let segments = segments.to_vec();
         tokio::spawn(async move {
-            match fetch(rows, &segments, prepare).await {
-                Ok(records) => in_flight.cache.records.insert_many(records.into_iter().map(|(si, seq, record)| {
-                    let bytes = cached_size(&record);
-                    ((ids[&si].clone(), seq), record, bytes)
-                })),
+            match fetch(rows, &segments, prepare, Urgency::Ahead).await {
+                Ok(records) => in_flight
+                    .cache
+                    .records
+                    .insert_many(records.into_iter().map(|(si, seq, record)| {
+                        let bytes = cached_size(&record);
+                        ((ids[&si].clone(), seq), record, bytes)
+                    })),
                 // The page that needs these records fetches them itself and reports the error.
                 Err(e) => tracing::debug!(error = %e, "lookup read-ahead failed"),
             }
@@ -470,6 +476,7 @@ async fn fetch(
     wanted: HashMap<usize, Vec<usize>>,
     segments: &[Arc<SegmentHandle>],
     prepare: Option<fn(&EventRecord)>,
+    urgency: Urgency,
 ) -> Result<Vec<(usize, Seq, EventRecord)>> {
     let mut groups = Vec::new();
     for (si, mut rows) in wanted {
@@ -484,32 +491,26 @@ async fn fetch(
             }
         }
     }
+    let mut out = Vec::new();
+    if urgency == Urgency::Ahead {
+        // One run after the other on this task, yielding in between: the cores stay free for
+        // the pages being answered (and their clients) while this works through its backlog.
+        for (si, seg, meta, _, _, rows) in groups {
+            out.extend(fetch_run(si, &seg, &meta, &rows, prepare).await?);
+            tokio::task::yield_now().await;
+        }
+        return Ok(out);
+    }
     let parts = parallelism().div_ceil(groups.len().max(1));
     let mut tasks = Vec::new();
     for (si, seg, meta, layout, rg, inside) in groups {
         for run in read::split_by_record_pages(&meta, &layout, &rg, inside, parts) {
             let (seg, meta) = (seg.clone(), meta.clone());
-            tasks.push(tokio::spawn(async move {
-                let fetched = read::fetch_records(&seg, &meta, &run).await?;
-                fetched
-                    .into_iter()
-                    .map(|(seq, json)| {
-                        EventRecord::from_compact_json(&json)
-                            .map(|r| {
-                                if let Some(prepare) = prepare {
-                                    prepare(&r);
-                                }
-                                (si, seq, r)
-                            })
-                            .map_err(|e| {
-                                Error::corrupt(seg.location(), format!("stored record {seq} is unreadable: {e}"))
-                            })
-                    })
-                    .collect::<Result<Vec<_>>>()
-            }));
+            tasks.push(tokio::spawn(
+                async move { fetch_run(si, &seg, &meta, &run, prepare).await },
+            ));
         }
     }
-    let mut out = Vec::new();
     for t in tasks {
         out.extend(
             t.await
@@ -517,4 +518,35 @@ async fn fetch(
         );
     }
     Ok(out)
+}
+
+/// Who waits for a [`fetch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Urgency {
+    /// The page being answered: spread over every core.
+    Now,
+    /// A read-ahead for later pages: in the background, one core at most.
+    Ahead,
+}
+
+/// The records of `rows` (inside one row group of segment `si`), parsed and prepared.
+async fn fetch_run(
+    si: usize,
+    seg: &SegmentHandle,
+    meta: &ArrowReaderMetadata,
+    rows: &[usize],
+    prepare: Option<fn(&EventRecord)>,
+) -> Result<Vec<(usize, Seq, EventRecord)>> {
+    let fetched = read::fetch_records(seg, meta, rows).await?;
+    fetched
+        .into_iter()
+        .map(|(seq, json)| {
+            let record = EventRecord::from_compact_json(&json)
+                .map_err(|e| Error::corrupt(seg.location(), format!("stored record {seq} is unreadable: {e}")))?;
+            if let Some(prepare) = prepare {
+                prepare(&record);
+            }
+            Ok((si, seq, record))
+        })
+        .collect()
 }

@@ -2,9 +2,9 @@
 //! EventName, ReadOnly as a string, AccessKeyId, EventTime in epoch seconds, EventSource,
 //! Username, Resources, and the stored record as the JSON string `CloudTrailEvent`).
 //!
-//! Entries are written by hand rather than through serde: embedding the record as a string is
-//! most of the work of an answer, and a record that was fetched ahead of its page can carry its
-//! entry ready-made ([`crate::EventRecord::prepare_history_entry`]).
+//! Embedding the record as an escaped string is most of the work of an answer (serde_json escapes
+//! compact records at about 460 MB/s here; hand-written loops did no better), so a record fetched
+//! ahead of its page carries its entry ready-made ([`crate::EventRecord::prepare_history_entry`]).
 
 use serde::Serialize;
 
@@ -18,56 +18,9 @@ pub fn write_entry(out: &mut Vec<u8>, record: &EventRecord) {
     // The head ends with its closing brace; the record goes last, before it.
     out.pop();
     out.extend_from_slice(br#","CloudTrailEvent":"#);
-    write_json_string(out, record.json());
+    serde_json::to_writer(&mut *out, record.json()).expect("writing JSON into memory");
     out.push(b'}');
 }
-
-/// Appends `s` as a JSON string, escaped as serde_json escapes it. A stored record is compact
-/// JSON, so its quotes and backslashes are the only bytes that usually need it; the text is
-/// copied in runs between them.
-pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    out.reserve(bytes.len() + bytes.len() / 8 + 2);
-    out.push(b'"');
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if !NEEDS_ESCAPE[b as usize] {
-            continue;
-        }
-        out.extend_from_slice(&bytes[start..i]);
-        start = i + 1;
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            c => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[(c >> 4) as usize]);
-                out.push(HEX[(c & 0xf) as usize]);
-            }
-        }
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
-}
-
-/// Control characters, the quote and the backslash.
-static NEEDS_ESCAPE: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < 0x20 {
-        t[i] = true;
-        i += 1;
-    }
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t
-};
 
 /// An entry but its `CloudTrailEvent`, borrowed from the record's index.
 #[derive(Serialize)]
@@ -125,18 +78,6 @@ impl<'a> Head<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Every byte value that can appear in a string escapes as serde_json escapes it.
-    #[test]
-    fn strings_escape_as_serde_does() {
-        let mut all: String = (0u8..0x80).map(char::from).collect();
-        all.push_str("é ✓ </script> \u{2028} end\\\"");
-        for s in [all.as_str(), "", "plain", "\"", "\\\\", "a\u{1}\"b\\", "\u{7f}\u{1f}\u{0}"] {
-            let mut out = Vec::new();
-            write_json_string(&mut out, s);
-            assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
-        }
-    }
 
     /// A ready-made entry is the entry written on demand.
     #[test]

@@ -2,7 +2,6 @@
 //! management events (or, with `EventCategory=insight`, insight events), one attribute filter.
 
 use cairn_log::ScanRequest;
-use cairn_model::history::write_json_string;
 use cairn_model::{EventTime, LookupAttribute, LookupFilter};
 use serde_json::Value;
 
@@ -157,7 +156,7 @@ fn page_json(records: &[&cairn_model::EventRecord], next_token: Option<&str>) ->
     out.push(b']');
     if let Some(token) = next_token {
         out.extend_from_slice(br#","NextToken":"#);
-        write_json_string(&mut out, token);
+        serde_json::to_writer(&mut out, token).expect("writing JSON into memory");
     }
     out.push(b'}');
     out
