@@ -8,9 +8,6 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const ABOUT: &str = "Cairn: a self-hosted audit trail that speaks AWS CloudTrail.
 
 Every API call becomes an event record. Cairn keeps them in a durable event log, answers \
