@@ -371,6 +371,7 @@ async fn materialize(
             .or_insert_with(|| Arc::from(segments[si].meta.id.as_str()))
             .clone()
     };
+    let page = hits.len();
     let mut found: HashMap<Seq, EventRecord> = HashMap::new();
     let mut wanted: HashMap<usize, Vec<usize>> = HashMap::new();
     let mut waits = Vec::new();
@@ -412,14 +413,17 @@ async fn materialize(
     } else {
         Vec::new()
     };
-    if !later.is_empty() {
+    // One fetch per page's worth, each marked in flight on its own, in page order: the page a
+    // client asks for next waits for its own records only, not for those of the pages after
+    // it, and the cores can work on two pages' records at once.
+    for chunk in later.chunks(page.max(1)) {
         let mut rows: HashMap<usize, Vec<usize>> = HashMap::new();
         let mut ids: HashMap<usize, Arc<str>> = HashMap::new();
-        for ((id, _), (segment, row)) in &later {
+        for ((id, _), (segment, row)) in chunk {
             rows.entry(*segment).or_default().push(*row);
             ids.entry(*segment).or_insert_with(|| id.clone());
         }
-        let in_flight = cache.start_fetch(later.into_iter().map(|(k, _)| k).collect());
+        let in_flight = cache.start_fetch(chunk.iter().map(|(k, _)| k.clone()).collect());
         let segments = segments.to_vec();
         tokio::spawn(async move {
             match fetch(rows, &segments, prepare, Urgency::Ahead).await {
@@ -437,7 +441,7 @@ async fn materialize(
         });
     }
 
-    let mut events = Vec::with_capacity(hits.len());
+    let mut events = Vec::with_capacity(page);
     for h in hits {
         let record = match h.source {
             Source::Mem(r) => r,
@@ -525,7 +529,7 @@ async fn fetch(
 enum Urgency {
     /// The page being answered: spread over every core.
     Now,
-    /// A read-ahead for later pages: in the background, one core at most.
+    /// A read-ahead for later pages: in the background, one task per page's worth.
     Ahead,
 }
 
@@ -541,7 +545,7 @@ async fn fetch_run(
     fetched
         .into_iter()
         .map(|(seq, json)| {
-            let record = EventRecord::from_compact_json(&json)
+            let record = EventRecord::from_compact_arc(json)
                 .map_err(|e| Error::corrupt(seg.location(), format!("stored record {seq} is unreadable: {e}")))?;
             if let Some(prepare) = prepare {
                 prepare(&record);

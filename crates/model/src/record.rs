@@ -9,6 +9,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::json::minify;
+
+mod scan;
 use crate::time::EventTime;
 
 /// Largest accepted record: CloudTrail caps a record well below this (requestParameters and
@@ -144,9 +146,25 @@ impl EventRecord {
                 limit: MAX_RECORD_BYTES,
             });
         }
-        let index = index_record(json)?;
+        let index = index_stored(json)?;
         Ok(EventRecord {
             json: json.into(),
+            index: Indexed::new(index),
+        })
+    }
+
+    /// [`Self::from_compact_json`] for text already shared (as a segment read hands it out), so
+    /// the text is not copied again.
+    pub fn from_compact_arc(json: Arc<str>) -> Result<Self, RecordError> {
+        if json.len() > MAX_RECORD_BYTES {
+            return Err(RecordError::TooLarge {
+                size: json.len(),
+                limit: MAX_RECORD_BYTES,
+            });
+        }
+        let index = index_stored(&json)?;
+        Ok(EventRecord {
+            json,
             index: Indexed::new(index),
         })
     }
@@ -183,10 +201,22 @@ impl EventRecord {
     /// Renders and keeps this record's event-history entry ([`crate::history::write_entry`]), for
     /// records fetched ahead of the lookup page that will show them: the page then copies it.
     pub fn prepare_history_entry(&self) {
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
         self.index.history_entry.get_or_init(|| {
-            let mut out = Vec::new();
-            crate::history::write_entry(&mut out, self);
-            out.into_boxed_slice()
+            // Rendered into a reused buffer and kept in an allocation of the exact size: growing
+            // and then shrinking a buffer per record is two trips through the allocator's slow
+            // path for blocks this size.
+            SCRATCH.with_borrow_mut(|buf| {
+                buf.clear();
+                crate::history::write_entry(buf, self);
+                let entry = Box::<[u8]>::from(buf.as_slice());
+                if buf.capacity() > 4 * MAX_RECORD_BYTES {
+                    *buf = Vec::new();
+                }
+                entry
+            })
         });
     }
 
@@ -374,6 +404,15 @@ pub fn resource_name_from_arn(arn: &str) -> Option<&str> {
     (!name.is_empty()).then_some(name)
 }
 
+/// The index of a record Cairn stored itself (validated when it arrived): the byte scanner, or the
+/// full parse for the shapes it leaves to it.
+fn index_stored(json: &str) -> Result<RecordIndex, RecordError> {
+    match scan::index_stored(json) {
+        Some(view) => finish_index(view),
+        None => index_record(json),
+    }
+}
+
 fn index_record(json: &str) -> Result<RecordIndex, RecordError> {
     let first = json.trim_start().as_bytes().first().copied();
     if first != Some(b'{') {
@@ -393,7 +432,11 @@ fn index_record(json: &str) -> Result<RecordIndex, RecordError> {
             RecordError::InvalidJson(e.to_string())
         }
     })?;
+    finish_index(view)
+}
 
+/// The index of a parsed view: the rules shared by the full parse and [`scan::index_stored`].
+fn finish_index(view: RecordView<'_>) -> Result<RecordIndex, RecordError> {
     let event_id = non_empty(view.event_id).ok_or(RecordError::MissingField("eventID"))?;
     let event_time_text = view.event_time.ok_or(RecordError::MissingField("eventTime"))?;
     let event_time = EventTime::parse(&event_time_text).map_err(|e| RecordError::InvalidField {

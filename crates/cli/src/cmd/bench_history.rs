@@ -16,7 +16,9 @@ use cairn_server::client::CloudTrailClient;
 use cairn_synth::{Workload, WorkloadConfig};
 use serde_json::{Value, json};
 
-use super::bench::{Figure, append_with_backpressure, bar, bench_config, compact_fully, lookup_values, ms, percentile};
+use super::bench::{
+    Figure, append_with_backpressure, bar, bench_config, compact_fully, lookup_values, ms, percentile, process_cpu,
+};
 use super::bench_api::{ACCOUNT, start_server};
 
 const REGION: &str = "us-east-1";
@@ -354,6 +356,7 @@ pub async fn history(dir: &Path, events: u64, files: Option<PathBuf>) -> anyhow:
             );
         }
         let t = Instant::now();
+        let cpu = process_cpu();
         let (mut n, mut token, mut pages) = (0usize, None::<String>, 0usize);
         loop {
             let (ids, next) = lookup(&client, &lookup_input(p, token.as_deref())).await?;
@@ -372,10 +375,18 @@ pub async fn history(dir: &Path, events: u64, files: Option<PathBuf>) -> anyhow:
         }
         paged_total += n;
         paged_time += d;
+        // CPU of the whole process (server, read-ahead and this client) per page.
+        let cpu_ms = process_cpu()
+            .zip(cpu)
+            .map(|(after, before)| ms(after.saturating_sub(before)) / pages as f64);
         println!(
-            "   {kind:<13} paging {:?}: {n} events in {pages} pages, {:.2} s, {rate:.0} events/s",
+            "   {kind:<13} paging {:?}: {n} events in {pages} pages, {:.2} s, {rate:.0} events/s{}",
             p.value,
-            d.as_secs_f64()
+            d.as_secs_f64(),
+            cpu_ms.map_or(String::new(), |c| format!(
+                ", {c:.2} ms of CPU a page ({:.2} cores)",
+                c * pages as f64 / ms(d)
+            ))
         );
         paging.push(json!({"attribute": kind, "value": p.value, "events": n, "seconds": d.as_secs_f64()}));
     }

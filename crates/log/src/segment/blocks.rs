@@ -116,31 +116,46 @@ impl<'a> BlockReader<'a> {
     /// Decompresses `block`; its records are then read from the [`Block`] (text is checked only
     /// for the records read, and nothing is copied per record until then).
     pub fn read(&mut self, block: &[u8]) -> Result<Block, String> {
+        let mut out = Block::default();
+        self.read_into(block, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Self::read`] into `out`, reusing its buffers: a lookup reads many blocks one after the
+    /// other, and a fresh buffer of several KiB per block is an allocator's slow path.
+    pub fn read_into(&mut self, block: &[u8], out: &mut Block) -> Result<(), String> {
+        out.raw.clear();
+        out.spans.clear();
         let (raw_len, frame) = get_varint(block).ok_or("truncated block header")?;
         let raw_len = usize::try_from(raw_len)
             .ok()
             .filter(|&n| n <= MAX_BLOCK_RAW_BYTES)
             .ok_or("block length out of range")?;
-        let mut raw = Vec::with_capacity(raw_len);
+        out.raw.reserve(raw_len);
+        let raw = &mut out.raw;
         self.decompressor
-            .decompress_to_buffer(frame, &mut raw)
+            .decompress_to_buffer(frame, raw)
             .map_err(|e| format!("block does not decompress: {e}"))?;
         if raw.len() != raw_len {
-            return Err(format!("block holds {} bytes, its header says {raw_len}", raw.len()));
+            let got = raw.len();
+            raw.clear();
+            return Err(format!("block holds {got} bytes, its header says {raw_len}"));
         }
-        let mut spans = Vec::with_capacity(BLOCK_RECORDS);
         let mut at = 0;
         while at < raw.len() {
-            let (len, tail) = get_varint(&raw[at..]).ok_or("truncated record length")?;
+            let Some((len, tail)) = get_varint(&raw[at..]) else {
+                out.spans.clear();
+                return Err("truncated record length".into());
+            };
             let start = raw.len() - tail.len();
-            let len = usize::try_from(len)
-                .ok()
-                .filter(|&n| n <= tail.len())
-                .ok_or("record overruns its block")?;
-            spans.push((start, start + len));
+            let Some(len) = usize::try_from(len).ok().filter(|&n| n <= tail.len()) else {
+                out.spans.clear();
+                return Err("record overruns its block".into());
+            };
+            out.spans.push((start, start + len));
             at = start + len;
         }
-        Ok(Block { raw, spans })
+        Ok(())
     }
 
     /// The records of `block`, in order.
@@ -151,6 +166,7 @@ impl<'a> BlockReader<'a> {
 }
 
 /// One decompressed block.
+#[derive(Default)]
 pub struct Block {
     raw: Vec<u8>,
     spans: Vec<(usize, usize)>,

@@ -436,12 +436,13 @@ const DICTIONARY_COLUMNS: [&str; 6] = [
     schema::RESOURCE_NAMES,
 ];
 
-/// The (seq, record JSON) of the given rows (file-wide row numbers), in row order.
+/// The (seq, record JSON) of the given rows (file-wide row numbers), in row order. The text comes
+/// shared, as [`cairn_model::EventRecord`] keeps it: one copy out of the block, no more.
 pub async fn fetch_records(
     handle: &SegmentHandle,
     meta: &ArrowReaderMetadata,
     rows: &[usize],
-) -> Result<Vec<(Seq, String)>> {
+) -> Result<Vec<(Seq, Arc<str>)>> {
     let mut rows = rows.to_vec();
     rows.sort_unstable();
     rows.dedup();
@@ -485,7 +486,10 @@ pub async fn fetch_records(
     let column = layout.column();
     let batches = read_columns(handle, meta, selected, &[schema::SEQ, column], Some(selection)).await?;
     match &*layout {
-        RecordLayout::Rows => collect_seq_records(handle, &batches),
+        RecordLayout::Rows => Ok(collect_seq_records(handle, &batches)?
+            .into_iter()
+            .map(|(seq, json)| (seq, Arc::from(json)))
+            .collect()),
         RecordLayout::Blocks { dictionary, .. } => {
             // Only the wanted rows of each block are kept (and copied out of it).
             let mut wanted = rows.iter().peekable();
@@ -496,7 +500,9 @@ pub async fn fetch_records(
                     "record blocks do not cover their rows",
                 ));
             }
-            unpack_blocks(handle, &batches, dictionary.as_ref(), Some(&keep))
+            unpack_blocks(handle, &batches, dictionary.as_ref(), Some(&keep), |r: &str| {
+                Arc::<str>::from(r)
+            })
         }
     }
 }
@@ -522,45 +528,47 @@ fn selected_rows(groups: &[RowGroupInfo], selected: &[usize], ranges: &[std::ops
 }
 
 /// The (seq, record) of the rows of `batches` (seq and record_block columns, whole blocks) that
-/// `keep` marks (all when None).
-fn unpack_blocks(
+/// `keep` marks (all when None), each record made by `make` from its text.
+fn unpack_blocks<T>(
     handle: &SegmentHandle,
     batches: &[RecordBatch],
     dictionary: Option<&blocks::Dictionary>,
     keep: Option<&[bool]>,
-) -> Result<Vec<(Seq, String)>> {
+    make: impl Fn(&str) -> T,
+) -> Result<Vec<(Seq, T)>> {
     let corrupt = |what: String| Error::corrupt(handle.location(), what);
     let mut reader = blocks::BlockReader::new(dictionary)
         .map_err(|e| Error::Unavailable(format!("zstd decompressor could not be created: {e}")))?;
     let mut out = Vec::new();
-    // The block being read and the next of its records.
-    let mut current: Option<(blocks::Block, usize)> = None;
+    // The block being read (one buffer for all of them) and the next of its records.
+    let mut block = blocks::Block::default();
+    let mut next = 0;
     let mut index = 0;
     for batch in batches {
         let (seqs, blocks) = seqs_and_records(handle, batch, schema::RECORD_BLOCK, |c| c.as_binary_opt::<i32>())?;
         for i in 0..batch.num_rows() {
             if blocks.is_valid(i) {
-                if current.as_ref().is_some_and(|(b, next)| *next < b.len()) {
+                if next < block.len() {
                     return Err(corrupt("a record block holds more records than rows".into()));
                 }
-                let block = reader
-                    .read(blocks.value(i))
+                reader
+                    .read_into(blocks.value(i), &mut block)
                     .map_err(|e| corrupt(format!("record block: {e}")))?;
-                current = Some((block, 0));
+                next = 0;
             }
             let seq = seqs.value(i);
-            let Some((block, next)) = current.as_mut().filter(|(b, next)| *next < b.len()) else {
+            if next >= block.len() {
                 return Err(corrupt(format!("no record for sequence {seq} in its block")));
-            };
-            if keep.is_none_or(|k| k.get(index).copied().unwrap_or(false)) {
-                let record = block.record(*next).map_err(|e| corrupt(format!("record {seq}: {e}")))?;
-                out.push((seq, record.to_string()));
             }
-            *next += 1;
+            if keep.is_none_or(|k| k.get(index).copied().unwrap_or(false)) {
+                let record = block.record(next).map_err(|e| corrupt(format!("record {seq}: {e}")))?;
+                out.push((seq, make(record)));
+            }
+            next += 1;
             index += 1;
         }
     }
-    if current.is_some_and(|(b, next)| next < b.len()) {
+    if next < block.len() {
         return Err(corrupt("a record block holds more records than rows".into()));
     }
     Ok(out)
@@ -574,7 +582,9 @@ pub async fn read_all(handle: &SegmentHandle) -> Result<Vec<(Seq, String)>> {
     let batches = read_columns(handle, &meta, all, &[schema::SEQ, layout.column()], None).await?;
     match &*layout {
         RecordLayout::Rows => collect_seq_records(handle, &batches),
-        RecordLayout::Blocks { dictionary, .. } => unpack_blocks(handle, &batches, dictionary.as_ref(), None),
+        RecordLayout::Blocks { dictionary, .. } => {
+            unpack_blocks(handle, &batches, dictionary.as_ref(), None, str::to_string)
+        }
     }
 }
 
@@ -708,7 +718,12 @@ mod tests {
         assert!(matches!(*handle.record_layout(&meta).unwrap(), RecordLayout::Rows));
         let rows = [0, 3, all.len() - 1];
         let got = fetch_records(&handle, &meta, &rows).await.unwrap();
-        assert_eq!(got, rows.iter().map(|&r| all[r].clone()).collect::<Vec<_>>());
+        assert_eq!(
+            got,
+            rows.iter()
+                .map(|&r| (all[r].0, Arc::<str>::from(all[r].1.as_str())))
+                .collect::<Vec<_>>()
+        );
 
         // Lookup columns are read as dictionaries, and match exactly the rows brute force does.
         let filter_meta = handle.filter_metadata(&meta).unwrap();
