@@ -172,7 +172,8 @@ impl CloudTrailEvent {
 
     /// The record as an [`EventRecord`] (its compact JSON plus index), ready for the event log.
     pub fn to_record(&self) -> Result<EventRecord, RecordError> {
-        EventRecord::from_json(&self.to_json())
+        // serde wrote it: well-formed, so the scanner may index it.
+        EventRecord::from_checked_json(&self.to_json())
     }
 
     /// `eventTime` parsed.

@@ -137,6 +137,30 @@ impl EventRecord {
         })
     }
 
+    /// [`Self::from_json`] for text already checked to be one well-formed JSON value (a record
+    /// of a log file that serde split into raw values, or JSON serde just wrote): indexed by the
+    /// byte scanner rather than by a second full parse.
+    pub fn from_checked_json(json: &str) -> Result<Self, RecordError> {
+        if json.len() > MAX_RECORD_BYTES {
+            return Err(RecordError::TooLarge {
+                size: json.len(),
+                limit: MAX_RECORD_BYTES,
+            });
+        }
+        let index = index_stored(json)?;
+        let json = minify(json);
+        if json.len() > MAX_RECORD_BYTES {
+            return Err(RecordError::TooLarge {
+                size: json.len(),
+                limit: MAX_RECORD_BYTES,
+            });
+        }
+        Ok(EventRecord {
+            json: json.into(),
+            index: Indexed::new(index),
+        })
+    }
+
     /// Parses a record whose text is known to be compact already: one that Cairn stored itself
     /// (read back from its WAL or a segment, both checksummed). Skips the whitespace pass.
     pub fn from_compact_json(json: &str) -> Result<Self, RecordError> {
@@ -404,8 +428,8 @@ pub fn resource_name_from_arn(arn: &str) -> Option<&str> {
     (!name.is_empty()).then_some(name)
 }
 
-/// The index of a record Cairn stored itself (validated when it arrived): the byte scanner, or the
-/// full parse for the shapes it leaves to it.
+/// The index of a record whose JSON is known to be well-formed (Cairn stored it, or serde checked
+/// it): the byte scanner, or the full parse for the shapes it leaves to it.
 fn index_stored(json: &str) -> Result<RecordIndex, RecordError> {
     match scan::index_stored(json) {
         Some(view) => finish_index(view),

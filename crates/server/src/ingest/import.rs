@@ -54,25 +54,31 @@ struct FileProgress {
 
 /// The records of a file body, each as its own text.
 pub fn split(body: &str) -> Result<Vec<&str>, String> {
+    split_checked(body).map(|(records, _)| records)
+}
+
+/// [`split`], and whether serde has checked each record to be well-formed JSON on the way (log
+/// files and arrays: yes; JSON lines: no, each is parsed in full later).
+fn split_checked(body: &str) -> Result<(Vec<&str>, bool), String> {
     let trimmed = body.trim_start();
     if trimmed.starts_with('[') {
         let records: Vec<&RawValue> =
             serde_json::from_str(body).map_err(|e| format!("not a JSON array of records: {e}"))?;
-        return Ok(records.into_iter().map(RawValue::get).collect());
+        return Ok((records.into_iter().map(RawValue::get).collect(), true));
     }
     if trimmed.starts_with('{') {
         if let Ok(records) = cairn_model::record::split_log_file(body) {
-            return Ok(records.into_iter().map(RawValue::get).collect());
+            return Ok((records.into_iter().map(RawValue::get).collect(), true));
         }
         // One record per line (NDJSON), or a single record.
         let lines: Vec<&str> = body.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
         if lines.len() > 1 {
-            return Ok(lines);
+            return Ok((lines, false));
         }
-        return Ok(vec![body.trim()]);
+        return Ok((vec![body.trim()], false));
     }
     if trimmed.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), true));
     }
     Err("neither a CloudTrail log file, a JSON array, nor JSON lines".into())
 }
@@ -108,14 +114,19 @@ pub fn parse(
         reason,
     };
     let text = std::str::from_utf8(content).map_err(|e| reject(format!("not UTF-8 text: {e}")))?;
-    let raw = split(text).map_err(reject)?;
+    let (raw, checked) = split_checked(text).map_err(reject)?;
+    let read = if checked {
+        EventRecord::from_checked_json
+    } else {
+        EventRecord::from_json
+    };
     let mut seen: HashSet<(String, String)> = HashSet::with_capacity(raw.len());
     let mut batches: Vec<Vec<EventRecord>> = Vec::new();
     let (mut current, mut current_bytes) = (Vec::new(), 0usize);
     let mut rejected = Vec::new();
     let (mut events, mut dups) = (0u64, 0u64);
     for (i, r) in raw.iter().enumerate() {
-        let record = match EventRecord::from_json(r)
+        let record = match read(r)
             .map_err(|e| e.to_string())
             .and_then(|rec| admit(&rec).map(|()| rec))
         {
