@@ -324,7 +324,10 @@ mod tests {
     #[test]
     fn the_scanner_indexes_as_the_full_parse_does() {
         let mut records: Vec<String> = Vec::new();
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/samples");
+        // At run time: a test binary reused from a build cache may have been built in another
+        // checkout.
+        let crate_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_string());
+        let root = std::path::Path::new(&crate_dir).join("../../testdata/samples");
         let mut dirs = vec![root.clone()];
         while let Some(dir) = dirs.pop() {
             for entry in std::fs::read_dir(&dir).unwrap().flatten() {
