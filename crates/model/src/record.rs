@@ -117,78 +117,45 @@ impl Eq for Indexed {}
 impl EventRecord {
     /// Parses a record from its JSON text.
     pub fn from_json(json: &str) -> Result<Self, RecordError> {
-        if json.len() > MAX_RECORD_BYTES {
-            return Err(RecordError::TooLarge {
-                size: json.len(),
-                limit: MAX_RECORD_BYTES,
-            });
-        }
-        let index = index_record(json)?;
-        let json = minify(json);
-        if json.len() > MAX_RECORD_BYTES {
-            return Err(RecordError::TooLarge {
-                size: json.len(),
-                limit: MAX_RECORD_BYTES,
-            });
-        }
-        Ok(EventRecord {
-            json: json.into(),
-            index: Indexed::new(index),
-        })
+        Self::indexed_and_minified(json, index_record)
     }
 
     /// [`Self::from_json`] for text already checked to be one well-formed JSON value (a record
     /// of a log file that serde split into raw values, or JSON serde just wrote): indexed by the
     /// byte scanner rather than by a second full parse.
     pub fn from_checked_json(json: &str) -> Result<Self, RecordError> {
-        if json.len() > MAX_RECORD_BYTES {
-            return Err(RecordError::TooLarge {
-                size: json.len(),
-                limit: MAX_RECORD_BYTES,
-            });
-        }
-        let index = index_stored(json)?;
-        let json = minify(json);
-        if json.len() > MAX_RECORD_BYTES {
-            return Err(RecordError::TooLarge {
-                size: json.len(),
-                limit: MAX_RECORD_BYTES,
-            });
-        }
-        Ok(EventRecord {
-            json: json.into(),
-            index: Indexed::new(index),
-        })
+        Self::indexed_and_minified(json, index_stored)
     }
 
     /// Parses a record whose text is known to be compact already: one that Cairn stored itself
     /// (read back from its WAL or a segment, both checksummed). Skips the whitespace pass.
     pub fn from_compact_json(json: &str) -> Result<Self, RecordError> {
-        if json.len() > MAX_RECORD_BYTES {
-            return Err(RecordError::TooLarge {
-                size: json.len(),
-                limit: MAX_RECORD_BYTES,
-            });
-        }
-        let index = index_stored(json)?;
-        Ok(EventRecord {
-            json: json.into(),
-            index: Indexed::new(index),
-        })
+        check_size(json)?;
+        Self::from_compact_arc(json.into())
     }
 
     /// [`Self::from_compact_json`] for text already shared (as a segment read hands it out), so
     /// the text is not copied again.
     pub fn from_compact_arc(json: Arc<str>) -> Result<Self, RecordError> {
-        if json.len() > MAX_RECORD_BYTES {
-            return Err(RecordError::TooLarge {
-                size: json.len(),
-                limit: MAX_RECORD_BYTES,
-            });
-        }
+        check_size(&json)?;
         let index = index_stored(&json)?;
         Ok(EventRecord {
             json,
+            index: Indexed::new(index),
+        })
+    }
+
+    /// The record of `json` indexed by `index`, whitespace removed; both sizes within the limit.
+    fn indexed_and_minified(
+        json: &str,
+        index: fn(&str) -> Result<RecordIndex, RecordError>,
+    ) -> Result<Self, RecordError> {
+        check_size(json)?;
+        let index = index(json)?;
+        let json = minify(json);
+        check_size(&json)?;
+        Ok(EventRecord {
+            json: json.into(),
             index: Indexed::new(index),
         })
     }
@@ -260,6 +227,16 @@ impl EventRecord {
     }
 }
 
+fn check_size(json: &str) -> Result<(), RecordError> {
+    if json.len() > MAX_RECORD_BYTES {
+        return Err(RecordError::TooLarge {
+            size: json.len(),
+            limit: MAX_RECORD_BYTES,
+        });
+    }
+    Ok(())
+}
+
 /// Splits a CloudTrail log file body (`{"Records":[...]}`) into its records, each with its original
 /// bytes.
 pub fn split_log_file(body: &str) -> Result<Vec<&RawValue>, RecordError> {
@@ -307,7 +284,7 @@ struct IdentityView<'a> {
     session_context: Option<SessionContextView<'a>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct ResourceView<'a> {
     #[serde(borrow, rename = "ARN")]
     arn: Option<Cow<'a, str>>,
@@ -328,7 +305,7 @@ struct AuditEventDataView<'a> {
     user_identity: Option<IdentityView<'a>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct RecordView<'a> {
     #[serde(borrow, rename = "eventID")]
     event_id: Option<Cow<'a, str>>,
@@ -358,7 +335,7 @@ struct RecordView<'a> {
     insight_details: Option<InsightView<'a>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct InsightView<'a> {
     #[serde(borrow, rename = "eventName")]
     event_name: Option<Cow<'a, str>>,

@@ -16,21 +16,7 @@ use super::{IdentityView, IssuerView, RecordView, ResourceView, SessionContextVi
 /// The views of `json`, or `None` to leave it to the full parse.
 pub(super) fn index_stored(json: &str) -> Option<RecordView<'_>> {
     let mut c = Cursor { s: json, at: 0 };
-    let mut view = RecordView {
-        event_id: None,
-        event_time: None,
-        aws_region: None,
-        recipient_account_id: None,
-        event_name: None,
-        event_source: None,
-        event_category: None,
-        event_type: None,
-        read_only: None,
-        user_identity: None,
-        resources: None,
-        event_data: None,
-        insight_details: None,
-    };
+    let mut view = RecordView::default();
     let mut seen = Seen::default();
     c.object(|c, key| {
         match key {
@@ -251,11 +237,7 @@ impl<'a> Cursor<'a> {
             return Some(out);
         }
         loop {
-            let mut r = ResourceView {
-                arn: None,
-                arn_prefix: None,
-                kind: None,
-            };
+            let mut r = ResourceView::default();
             let mut seen = Seen::default();
             self.object(|c, key| {
                 match key {
