@@ -54,6 +54,8 @@ def test_tokens_are_bound_to_their_parameters(fresh_server):
     alpha = srv.ct("alpha_admin")
     for _ in range(4):
         alpha.list_trails()
+    # Read-only calls are recorded a moment after their answer: wait until all four show.
+    visible(srv, "alpha_admin", "ListTrails", 4)
     first = alpha.lookup_events(MaxResults=2)
     token = first["NextToken"]
     assert alpha.lookup_events(MaxResults=2, NextToken=token)["Events"]
