@@ -13,6 +13,7 @@ use parking_lot::Mutex;
 use tokio::sync::watch;
 
 use crate::Seq;
+use crate::readahead::ReadAheadPool;
 use crate::segment::read::RowHit;
 
 /// A byte-bounded map with two generations: entries go into the young one; when it is full it
@@ -24,8 +25,8 @@ pub(crate) struct GenCache<K, V> {
     half: usize,
 }
 
-/// Keys are segment ids with numbers, looked up hundreds of times a page: a fast hash matters
-/// more here than resistance to crafted keys (which callers cannot choose).
+/// Keys are looked up hundreds of times a page: a fast hash matters more here than resistance to
+/// crafted keys (which callers cannot choose).
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 struct Gens<K, V> {
@@ -126,25 +127,40 @@ impl<K: Hash + Eq, V: Clone> Gens<K, V> {
     }
 }
 
+/// One read-ahead thread per core, and room for a few pages' worth of fetches each: a paging
+/// client queues one a page, a new lookup several at once.
+fn read_ahead_pool() -> Option<ReadAheadPool> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match ReadAheadPool::new(threads, threads * 16) {
+        Ok(pool) => Some(pool),
+        Err(e) => {
+            tracing::warn!(error = %e, "lookup read-ahead threads could not start; lookups will not read ahead");
+            None
+        }
+    }
+}
+
 /// Which rows of a row group matched: the segment, the row group, and what was asked (filter and
 /// categories, spelled out).
 pub(crate) type HitKey = (Arc<str>, usize, String);
 
-/// A record of a segment: the segment's id and the record's sequence number.
-pub(crate) type RecordKey = (Arc<str>, Seq);
+/// A record, by its sequence number: unique in a log, and the record it names never changes
+/// (compaction copies it unchanged), so whichever segment it was read from does not matter.
+pub(crate) type RecordKey = Seq;
 
 /// The lookup caches of one log.
 pub(crate) struct ScanCache {
     /// Every row of a row group that matches a filter (before time bounds and positions).
     pub hits: GenCache<HitKey, Arc<Vec<RowHit>>>,
-    /// Records fetched from segments, by segment and sequence number.
+    /// Records fetched from segments, by sequence number.
     pub records: GenCache<RecordKey, EventRecord>,
 
     /// Records a background read-ahead is fetching, each with a flag that turns true when its
     /// fetch has ended (and its records are in `records`, unless it failed).
-    in_flight: Mutex<HashMap<RecordKey, watch::Receiver<bool>>>,
-    /// Whether `records` has room enough for reading ahead to be worth it.
-    read_ahead: bool,
+    in_flight: Mutex<Map<RecordKey, watch::Receiver<bool>>>,
+    /// The read-ahead threads; None when `records` has no room enough for reading ahead to be
+    /// worth it (or the threads could not be started).
+    read_ahead: Option<ReadAheadPool>,
 }
 
 impl ScanCache {
@@ -153,13 +169,14 @@ impl ScanCache {
         ScanCache {
             hits: GenCache::new(bytes / 4),
             records: GenCache::new(records),
-            in_flight: Mutex::new(HashMap::new()),
-            read_ahead: records >= 16 << 20,
+            in_flight: Mutex::new(Map::default()),
+            read_ahead: (records >= 16 << 20).then(read_ahead_pool).flatten(),
         }
     }
 
-    pub fn reads_ahead(&self) -> bool {
-        self.read_ahead
+    /// The read-ahead threads, if this cache reads ahead.
+    pub fn read_ahead(&self) -> Option<&ReadAheadPool> {
+        self.read_ahead.as_ref()
     }
 
     /// Those of `keyed` neither cached nor being fetched: what a read-ahead should fetch.
@@ -175,8 +192,8 @@ impl ScanCache {
     }
 
     /// The flag of the fetch under way for `key`, if any.
-    pub fn in_flight(&self, key: &RecordKey) -> Option<watch::Receiver<bool>> {
-        self.in_flight.lock().get(key).cloned()
+    pub fn in_flight(&self, key: RecordKey) -> Option<watch::Receiver<bool>> {
+        self.in_flight.lock().get(&key).cloned()
     }
 
     /// Marks `keys` as being fetched until the returned guard is dropped: when the fetch has put
@@ -185,7 +202,7 @@ impl ScanCache {
         let (done, rx) = watch::channel(false);
         let mut m = self.in_flight.lock();
         for k in &keys {
-            m.insert(k.clone(), rx.clone());
+            m.insert(*k, rx.clone());
         }
         InFlight {
             cache: self.clone(),

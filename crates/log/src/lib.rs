@@ -21,6 +21,7 @@ pub mod error;
 mod flush;
 mod maintenance;
 pub mod memtable;
+mod readahead;
 pub mod scan;
 pub mod segment;
 pub mod store;

@@ -1,7 +1,7 @@
 //! Work that keeps the log in shape: WAL truncation, retention, compaction of small segments,
 //! deletion of replaced files, and integrity checks.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Weak};
 
 use cairn_model::{EventRecord, EventTime};
@@ -348,7 +348,11 @@ pub(crate) async fn read_segments_by_seq(
         if rows.is_empty() {
             continue;
         }
-        for (seq, json) in read::fetch_records(segs[i], meta, &rows).await? {
+        let seq_at: HashMap<usize, Seq> = wanted.iter().filter(|w| w.1 == i).map(|w| (w.2, w.0)).collect();
+        for (row, json) in read::fetch_records(segs[i], meta, &rows).await? {
+            let seq = *seq_at
+                .get(&row)
+                .ok_or_else(|| Error::corrupt(segs[i].location(), format!("row {row} was not asked for")))?;
             let record = EventRecord::from_compact_json(&json)
                 .map_err(|e| Error::corrupt(segs[i].location(), format!("stored record {seq} is unreadable: {e}")))?;
             out.push(StoredEvent { seq, record });

@@ -30,9 +30,9 @@ pub struct ScanRequest {
     pub limit: usize,
     /// Continue after this position (exclusive), from a previous page.
     pub after: Option<ScanPosition>,
-    /// Called on each record fetched from a segment, on the task that fetched it (which may be a
-    /// read-ahead for later pages): work done here is kept with the cached record and is off
-    /// the path of the page that shows it. LookupEvents renders its answer entries here.
+    /// Called on each record fetched from a segment, on the task or thread that fetched it (which
+    /// may be a read-ahead for later pages): work done here is kept with the cached record and is
+    /// off the path of the page that shows it. LookupEvents renders its answer entries here.
     pub prepare: Option<fn(&EventRecord)>,
 }
 
@@ -365,74 +365,71 @@ async fn materialize(
     prepare: Option<fn(&EventRecord)>,
     stats: &mut ScanStats,
 ) -> Result<Vec<StoredEvent>> {
-    let mut ids: HashMap<usize, Arc<str>> = HashMap::new();
-    let mut id_of = |si: usize| -> Arc<str> {
-        ids.entry(si)
-            .or_insert_with(|| Arc::from(segments[si].meta.id.as_str()))
-            .clone()
-    };
     let page = hits.len();
     let mut found: HashMap<Seq, EventRecord> = HashMap::new();
     let mut wanted: HashMap<usize, Vec<usize>> = HashMap::new();
     let mut waits = Vec::new();
-    let keyed: Vec<(RecordKey, (usize, usize))> = segment_rows(&hits, &mut id_of);
+    let keyed = segment_rows(&hits);
+    let seq_at: HashMap<(usize, usize), Seq> = keyed.iter().map(|(seq, at)| (*at, *seq)).collect();
     let cached = cache.records.get_many(keyed.iter().map(|(k, _)| k));
-    for ((key, (segment, row)), record) in keyed.into_iter().zip(cached) {
+    for ((seq, (segment, row)), record) in keyed.into_iter().zip(cached) {
         match record {
             Some(r) => {
-                found.insert(key.1, r);
+                found.insert(seq, r);
             }
-            None => match cache.in_flight(&key) {
-                Some(done) => waits.push((done, key, segment, row)),
+            None => match cache.in_flight(seq) {
+                Some(done) => waits.push((done, seq, segment, row)),
                 None => wanted.entry(segment).or_default().push(row),
             },
         }
     }
     // Records a background read-ahead is fetching: wait for it rather than fetch them twice.
-    for (mut done, key, segment, row) in waits {
+    for (mut done, seq, segment, row) in waits {
         let _ = done.wait_for(|d| *d).await;
-        match cache.records.get(&key) {
+        match cache.records.get(&seq) {
             Some(r) => {
-                found.insert(key.1, r);
+                found.insert(seq, r);
             }
             // Failed, or already evicted: fetch it here.
             None => wanted.entry(segment).or_default().push(row),
         }
     }
-    let fetched = fetch(wanted, segments, prepare, Urgency::Now).await?;
+    let fetched = with_seqs(fetch(wanted, segments, prepare, Urgency::Now).await?, &seq_at);
     stats.records_fetched += fetched.len();
     cache.records.insert_many(
         fetched
             .iter()
-            .map(|(si, seq, record)| ((id_of(*si), *seq), record.clone(), cached_size(record))),
+            .map(|(seq, record)| (*seq, record.clone(), cached_size(record))),
     );
-    found.extend(fetched.into_iter().map(|(_, seq, record)| (seq, record)));
+    found.extend(fetched);
 
-    let later = if cache.reads_ahead() {
-        cache.not_fetched(segment_rows(ahead, &mut id_of))
-    } else {
-        Vec::new()
+    let Some(pool) = cache.read_ahead() else {
+        return assemble(hits, found, segments);
     };
+    let later = cache.not_fetched(segment_rows(ahead));
     // One fetch per page's worth, each marked in flight on its own, in page order: the page a
     // client asks for next waits for its own records only, not for those of the pages after
-    // it, and the cores can work on two pages' records at once.
+    // it, and the read-ahead threads can work on two pages' records at once.
     for chunk in later.chunks(page.max(1)) {
         let mut rows: HashMap<usize, Vec<usize>> = HashMap::new();
-        let mut ids: HashMap<usize, Arc<str>> = HashMap::new();
-        for ((id, _), (segment, row)) in chunk {
+        let mut seq_at: HashMap<(usize, usize), Seq> = HashMap::new();
+        for (seq, (segment, row)) in chunk {
             rows.entry(*segment).or_default().push(*row);
-            ids.entry(*segment).or_insert_with(|| id.clone());
+            seq_at.insert((*segment, *row), *seq);
         }
-        let in_flight = cache.start_fetch(chunk.iter().map(|(k, _)| k.clone()).collect());
+        let in_flight = cache.start_fetch(chunk.iter().map(|(seq, _)| *seq).collect());
         let segments = segments.to_vec();
-        tokio::spawn(async move {
-            match fetch(rows, &segments, prepare, Urgency::Ahead).await {
+        let runtime = tokio::runtime::Handle::current();
+        // Refused when the read-ahead threads are busy enough: this lookup then does without
+        // (dropping the job ends its in-flight mark).
+        pool.try_submit(move || {
+            match runtime.block_on(fetch(rows, &segments, prepare, Urgency::Ahead)) {
                 Ok(records) => in_flight
                     .cache
                     .records
-                    .insert_many(records.into_iter().map(|(si, seq, record)| {
+                    .insert_many(with_seqs(records, &seq_at).into_iter().map(|(seq, record)| {
                         let bytes = cached_size(&record);
-                        ((ids[&si].clone(), seq), record, bytes)
+                        (seq, record, bytes)
                     })),
                 // The page that needs these records fetches them itself and reports the error.
                 Err(e) => tracing::debug!(error = %e, "lookup read-ahead failed"),
@@ -440,8 +437,16 @@ async fn materialize(
             drop(in_flight);
         });
     }
+    assemble(hits, found, segments)
+}
 
-    let mut events = Vec::with_capacity(page);
+/// The page's events, in the order of its hits.
+fn assemble(
+    hits: Vec<Hit>,
+    mut found: HashMap<Seq, EventRecord>,
+    segments: &[Arc<SegmentHandle>],
+) -> Result<Vec<StoredEvent>> {
+    let mut events = Vec::with_capacity(hits.len());
     for h in hits {
         let record = match h.source {
             Source::Mem(r) => r,
@@ -457,13 +462,25 @@ async fn materialize(
     Ok(events)
 }
 
-/// The cache keys of the hits in segments, with their segment and row.
-fn segment_rows(hits: &[Hit], id_of: &mut impl FnMut(usize) -> Arc<str>) -> Vec<(RecordKey, (usize, usize))> {
+/// The cache keys (sequence numbers) of the hits in segments, with their segment and row.
+fn segment_rows(hits: &[Hit]) -> Vec<(RecordKey, (usize, usize))> {
     hits.iter()
         .filter_map(|h| match h.source {
-            Source::Segment { segment, row } => Some(((id_of(segment), h.key.1), (segment, row))),
+            Source::Segment { segment, row } => Some((h.key.1, (segment, row))),
             Source::Mem(_) => None,
         })
+        .collect()
+}
+
+/// Fetched records, (segment, row, record), as (seq, record): the hits that asked for them know
+/// their sequence numbers, so fetches need not read the seq column again.
+fn with_seqs(
+    fetched: Vec<(usize, usize, EventRecord)>,
+    seq_at: &HashMap<(usize, usize), Seq>,
+) -> Vec<(Seq, EventRecord)> {
+    fetched
+        .into_iter()
+        .filter_map(|(si, row, record)| Some((*seq_at.get(&(si, row))?, record)))
         .collect()
 }
 
@@ -472,7 +489,7 @@ fn cached_size(record: &EventRecord) -> usize {
     record.memory_size()
 }
 
-/// The records of `wanted` (rows by segment), as (segment, seq, record). One task per row group,
+/// The records of `wanted` (rows by segment), as (segment, row, record). One task per row group,
 /// and row groups split at record page boundaries when there are fewer than cores: decompressing
 /// and parsing records is the costly part of a page of results, and separate tasks spread it
 /// over every core.
@@ -481,7 +498,7 @@ async fn fetch(
     segments: &[Arc<SegmentHandle>],
     prepare: Option<fn(&EventRecord)>,
     urgency: Urgency,
-) -> Result<Vec<(usize, Seq, EventRecord)>> {
+) -> Result<Vec<(usize, usize, EventRecord)>> {
     let mut groups = Vec::new();
     for (si, mut rows) in wanted {
         rows.sort_unstable();
@@ -497,11 +514,10 @@ async fn fetch(
     }
     let mut out = Vec::new();
     if urgency == Urgency::Ahead {
-        // One run after the other on this task, yielding in between: the cores stay free for
-        // the pages being answered (and their clients) while this works through its backlog.
+        // One run after the other on the read-ahead thread: the other threads and cores stay
+        // free for the pages being answered (and their clients).
         for (si, seg, meta, _, _, rows) in groups {
             out.extend(fetch_run(si, &seg, &meta, &rows, prepare).await?);
-            tokio::task::yield_now().await;
         }
         return Ok(out);
     }
@@ -529,7 +545,7 @@ async fn fetch(
 enum Urgency {
     /// The page being answered: spread over every core.
     Now,
-    /// A read-ahead for later pages: in the background, one task per page's worth.
+    /// A read-ahead for later pages: on a read-ahead thread, one job per page's worth.
     Ahead,
 }
 
@@ -540,17 +556,17 @@ async fn fetch_run(
     meta: &ArrowReaderMetadata,
     rows: &[usize],
     prepare: Option<fn(&EventRecord)>,
-) -> Result<Vec<(usize, Seq, EventRecord)>> {
+) -> Result<Vec<(usize, usize, EventRecord)>> {
     let fetched = read::fetch_records(seg, meta, rows).await?;
     fetched
         .into_iter()
-        .map(|(seq, json)| {
+        .map(|(row, json)| {
             let record = EventRecord::from_compact_arc(json)
-                .map_err(|e| Error::corrupt(seg.location(), format!("stored record {seq} is unreadable: {e}")))?;
+                .map_err(|e| Error::corrupt(seg.location(), format!("the record of row {row} is unreadable: {e}")))?;
             if let Some(prepare) = prepare {
                 prepare(&record);
             }
-            Ok((si, seq, record))
+            Ok((si, row, record))
         })
         .collect()
 }

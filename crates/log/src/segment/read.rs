@@ -436,13 +436,16 @@ const DICTIONARY_COLUMNS: [&str; 6] = [
     schema::RESOURCE_NAMES,
 ];
 
-/// The (seq, record JSON) of the given rows (file-wide row numbers), in row order. The text comes
-/// shared, as [`cairn_model::EventRecord`] keeps it: one copy out of the block, no more.
+/// The record JSON of the given rows (file-wide row numbers), as (row, record) in row order. The
+/// text comes shared, as [`cairn_model::EventRecord`] keeps it: one copy out of the block, no
+/// more. Only the record column is read: callers know the rows' sequence numbers already (from
+/// the seq column of this same immutable file), and decoding that column again for every fetch
+/// cost as much as the record pages themselves.
 pub async fn fetch_records(
     handle: &SegmentHandle,
     meta: &ArrowReaderMetadata,
     rows: &[usize],
-) -> Result<Vec<(Seq, Arc<str>)>> {
+) -> Result<Vec<(usize, Arc<str>)>> {
     let mut rows = rows.to_vec();
     rows.sort_unstable();
     rows.dedup();
@@ -484,12 +487,18 @@ pub async fn fetch_records(
     let read_rows = selected_rows(&groups, &selected, &ranges);
     let selection = RowSelection::from_consecutive_ranges(ranges.into_iter(), base);
     let column = layout.column();
-    let batches = read_columns(handle, meta, selected, &[schema::SEQ, column], Some(selection)).await?;
-    match &*layout {
-        RecordLayout::Rows => Ok(collect_seq_records(handle, &batches)?
-            .into_iter()
-            .map(|(seq, json)| (seq, Arc::from(json)))
-            .collect()),
+    let batches = read_columns(handle, meta, selected, &[column], Some(selection)).await?;
+    let found = match &*layout {
+        RecordLayout::Rows => {
+            let mut out = Vec::with_capacity(rows.len());
+            for batch in &batches {
+                let records = record_column(handle, batch, column, |c| c.as_string_opt::<i32>())?;
+                for i in 0..batch.num_rows() {
+                    out.push((out.len(), Arc::<str>::from(records.value(i))));
+                }
+            }
+            out
+        }
         RecordLayout::Blocks { dictionary, .. } => {
             // Only the wanted rows of each block are kept (and copied out of it).
             let mut wanted = rows.iter().peekable();
@@ -502,9 +511,16 @@ pub async fn fetch_records(
             }
             unpack_blocks(handle, &batches, dictionary.as_ref(), Some(&keep), |r: &str| {
                 Arc::<str>::from(r)
-            })
+            })?
         }
-    }
+    };
+    found
+        .into_iter()
+        .map(|(at, record)| match read_rows.get(at) {
+            Some(&row) => Ok((row, record)),
+            None => Err(Error::corrupt(handle.location(), "more records than rows selected")),
+        })
+        .collect()
 }
 
 /// The file-wide row numbers selected by `ranges` (relative to the concatenation of the
@@ -527,15 +543,15 @@ fn selected_rows(groups: &[RowGroupInfo], selected: &[usize], ranges: &[std::ops
     out
 }
 
-/// The (seq, record) of the rows of `batches` (seq and record_block columns, whole blocks) that
-/// `keep` marks (all when None), each record made by `make` from its text.
+/// The records of the rows of `batches` (their record_block column, whole blocks) that `keep`
+/// marks (all when None), each made by `make` from its text, with its position among the rows.
 fn unpack_blocks<T>(
     handle: &SegmentHandle,
     batches: &[RecordBatch],
     dictionary: Option<&blocks::Dictionary>,
     keep: Option<&[bool]>,
     make: impl Fn(&str) -> T,
-) -> Result<Vec<(Seq, T)>> {
+) -> Result<Vec<(usize, T)>> {
     let corrupt = |what: String| Error::corrupt(handle.location(), what);
     let mut reader = blocks::BlockReader::new(dictionary)
         .map_err(|e| Error::Unavailable(format!("zstd decompressor could not be created: {e}")))?;
@@ -545,7 +561,7 @@ fn unpack_blocks<T>(
     let mut next = 0;
     let mut index = 0;
     for batch in batches {
-        let (seqs, blocks) = seqs_and_records(handle, batch, schema::RECORD_BLOCK, |c| c.as_binary_opt::<i32>())?;
+        let blocks = record_column(handle, batch, schema::RECORD_BLOCK, |c| c.as_binary_opt::<i32>())?;
         for i in 0..batch.num_rows() {
             if blocks.is_valid(i) {
                 if next < block.len() {
@@ -556,13 +572,16 @@ fn unpack_blocks<T>(
                     .map_err(|e| corrupt(format!("record block: {e}")))?;
                 next = 0;
             }
-            let seq = seqs.value(i);
             if next >= block.len() {
-                return Err(corrupt(format!("no record for sequence {seq} in its block")));
+                return Err(corrupt(format!(
+                    "no record for row {index} of the selection in its block"
+                )));
             }
             if keep.is_none_or(|k| k.get(index).copied().unwrap_or(false)) {
-                let record = block.record(next).map_err(|e| corrupt(format!("record {seq}: {e}")))?;
-                out.push((seq, make(record)));
+                let record = block
+                    .record(next)
+                    .map_err(|e| corrupt(format!("record at row {index} of the selection: {e}")))?;
+                out.push((index, make(record)));
             }
             next += 1;
             index += 1;
@@ -583,7 +602,16 @@ pub async fn read_all(handle: &SegmentHandle) -> Result<Vec<(Seq, String)>> {
     match &*layout {
         RecordLayout::Rows => collect_seq_records(handle, &batches),
         RecordLayout::Blocks { dictionary, .. } => {
-            unpack_blocks(handle, &batches, dictionary.as_ref(), None, str::to_string)
+            let mut seqs = Vec::new();
+            for batch in &batches {
+                let batch_seqs = record_column(handle, batch, schema::SEQ, |c| c.as_primitive_opt::<UInt64Type>())?;
+                seqs.extend(batch_seqs.values().iter().copied());
+            }
+            let records = unpack_blocks(handle, &batches, dictionary.as_ref(), None, str::to_string)?;
+            if records.len() != seqs.len() {
+                return Err(Error::corrupt(handle.location(), "record blocks do not match the rows"));
+            }
+            Ok(seqs.into_iter().zip(records.into_iter().map(|(_, r)| r)).collect())
         }
     }
 }
@@ -646,6 +674,20 @@ pub async fn seqs_in_range(
     Ok((meta, out))
 }
 
+/// The record column `column` of `batch`, cast by `cast` (format 1 and 2 store records
+/// differently).
+fn record_column<'b, T: ?Sized>(
+    handle: &SegmentHandle,
+    batch: &'b RecordBatch,
+    column: &str,
+    cast: impl Fn(&'b arrow_array::ArrayRef) -> Option<&'b T>,
+) -> Result<&'b T> {
+    batch
+        .column_by_name(column)
+        .and_then(cast)
+        .ok_or_else(|| Error::corrupt(handle.location(), format!("segment lacks its {column} column")))
+}
+
 /// The seq column of `batch` and its record column `column`, cast by `cast` (format 1 and 2
 /// store records differently).
 fn seqs_and_records<'b, T: ?Sized>(
@@ -654,16 +696,8 @@ fn seqs_and_records<'b, T: ?Sized>(
     column: &str,
     cast: impl Fn(&'b arrow_array::ArrayRef) -> Option<&'b T>,
 ) -> Result<(&'b arrow_array::UInt64Array, &'b T)> {
-    let seqs = batch
-        .column_by_name(schema::SEQ)
-        .and_then(|c| c.as_primitive_opt::<UInt64Type>());
-    match (seqs, batch.column_by_name(column).and_then(cast)) {
-        (Some(seqs), Some(records)) => Ok((seqs, records)),
-        _ => Err(Error::corrupt(
-            handle.location(),
-            format!("segment lacks its seq or {column} column"),
-        )),
-    }
+    let seqs = record_column(handle, batch, schema::SEQ, |c| c.as_primitive_opt::<UInt64Type>())?;
+    Ok((seqs, record_column(handle, batch, column, cast)?))
 }
 
 fn collect_seq_records(handle: &SegmentHandle, batches: &[RecordBatch]) -> Result<Vec<(Seq, String)>> {
@@ -721,7 +755,7 @@ mod tests {
         assert_eq!(
             got,
             rows.iter()
-                .map(|&r| (all[r].0, Arc::<str>::from(all[r].1.as_str())))
+                .map(|&r| (r, Arc::<str>::from(all[r].1.as_str())))
                 .collect::<Vec<_>>()
         );
 
