@@ -240,7 +240,15 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
 
     let segments = snap.segments.partition(&req.account_id, &req.region);
     // The oldest time still able to enter the page, once it is full.
-    let floor = |hits: &Vec<Hit>| (hits.len() >= want).then(|| hits[want - 1].key.0);
+    // `floor(hits, n)`: the oldest time still able to be among the first `n` hits.
+    let floor = |hits: &Vec<Hit>, n: usize| (hits.len() >= n).then(|| hits[n - 1].key.0);
+    // A client that pages gets its next pages' records read ahead, but only of hits already
+    // found: with a rare value, the row groups this page needs hold few more, and each next page
+    // would find its first records by reading a row group on its own path and fetching them
+    // there. So a paging lookup also reads up to a wave of row groups past its page (one per
+    // core), until the read-ahead window is full: over a few pages the hits run ahead of the
+    // pages, and the cost per page is the same row groups read, earlier.
+    let mut past_page_reads = if req.after.is_some() { parallelism } else { 0 };
     // `found` is newest first: the rows past the position (or newer than `end`) are a prefix,
     // and no more than `retained` of the rest can be kept.
     let add = |hits: &mut Vec<Hit>, si: usize, found: &[read::RowHit]| {
@@ -266,7 +274,9 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
             }
             // Segments come newest first: once the page is full with events newer than this
             // segment's newest, no later segment can contribute.
-            if floor(&hits).is_some_and(|f| f > seg.meta.max_event_time) {
+            if floor(&hits, want).is_some_and(|f| f > seg.meta.max_event_time)
+                && (past_page_reads == 0 || floor(&hits, retained).is_some_and(|f| f > seg.meta.max_event_time))
+            {
                 break;
             }
             stats.segments_considered += 1;
@@ -281,7 +291,10 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
                 while next < groups.len() && wave.len() < parallelism {
                     let rg = groups[next];
                     next += 1;
-                    if rg.max_time < start || rg.min_time > upper_time || floor(&hits).is_some_and(|f| f > rg.max_time)
+                    let past_page = floor(&hits, want).is_some_and(|f| f > rg.max_time);
+                    if rg.max_time < start
+                        || rg.min_time > upper_time
+                        || (past_page && floor(&hits, retained).is_some_and(|f| f > rg.max_time))
                     {
                         stats.row_groups_pruned += 1;
                         continue;
@@ -306,6 +319,13 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
                     if !maybe {
                         stats.row_groups_pruned += 1;
                         continue;
+                    }
+                    if past_page {
+                        if past_page_reads == 0 {
+                            stats.row_groups_pruned += 1;
+                            continue;
+                        }
+                        past_page_reads -= 1;
                     }
                     stats.row_groups_read += 1;
                     let (seg, meta, matcher, categories) =
