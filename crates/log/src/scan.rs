@@ -442,7 +442,7 @@ async fn materialize(
         let runtime = tokio::runtime::Handle::current();
         // Refused when the read-ahead threads are busy enough: this lookup then does without
         // (dropping the job ends its in-flight mark).
-        pool.try_submit(move || {
+        let queued = pool.try_submit(move || {
             match runtime.block_on(fetch(rows, &segments, prepare, Urgency::Ahead)) {
                 Ok(records) => in_flight
                     .cache
@@ -456,6 +456,10 @@ async fn materialize(
             }
             drop(in_flight);
         });
+        if !queued {
+            metrics::counter!("cairn_log_readahead_skipped_total").increment(1);
+            break;
+        }
     }
     assemble(hits, found, segments)
 }

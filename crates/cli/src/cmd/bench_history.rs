@@ -375,9 +375,11 @@ pub async fn history(dir: &Path, events: u64, files: Option<PathBuf>) -> anyhow:
         }
         paged_total += n;
         paged_time += d;
-        // CPU of the whole process (server, read-ahead and this client) per page.
+        // CPU of the whole process (server, read-ahead and this client) per page; the kernel
+        // counts it in ticks, so a run of a few pages gives noise.
         let cpu_ms = process_cpu()
             .zip(cpu)
+            .filter(|_| n >= MIN_PAGED)
             .map(|(after, before)| ms(after.saturating_sub(before)) / pages as f64);
         println!(
             "   {kind:<13} paging {:?}: {n} events in {pages} pages, {:.2} s, {rate:.0} events/s{}",
