@@ -239,7 +239,6 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
     trim(&mut hits, retained);
 
     let segments = snap.segments.partition(&req.account_id, &req.region);
-    // The oldest time still able to enter the page, once it is full.
     // `floor(hits, n)`: the oldest time still able to be among the first `n` hits.
     let floor = |hits: &Vec<Hit>, n: usize| (hits.len() >= n).then(|| hits[n - 1].key.0);
     // A client that pages gets its next pages' records read ahead, but only of hits already
@@ -273,7 +272,8 @@ pub(crate) async fn run(snap: &Snapshot, req: &ScanRequest) -> Result<ScanPage> 
                 continue;
             }
             // Segments come newest first: once the page is full with events newer than this
-            // segment's newest, no later segment can contribute.
+            // segment's newest, no later segment can contribute (nor to the read-ahead window,
+            // once it is full too or its reads are spent).
             if floor(&hits, want).is_some_and(|f| f > seg.meta.max_event_time)
                 && (past_page_reads == 0 || floor(&hits, retained).is_some_and(|f| f > seg.meta.max_event_time))
             {
