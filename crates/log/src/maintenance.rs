@@ -344,11 +344,12 @@ pub(crate) async fn read_segments_by_seq(
     }
     let mut out: Vec<StoredEvent> = Vec::with_capacity(wanted.len());
     for (i, meta) in metas.iter().enumerate() {
-        let rows: Vec<usize> = wanted.iter().filter(|w| w.1 == i).map(|w| w.2).collect();
-        if rows.is_empty() {
+        // The rows wanted of this segment, with their sequence numbers.
+        let seq_at: HashMap<usize, Seq> = wanted.iter().filter(|w| w.1 == i).map(|w| (w.2, w.0)).collect();
+        if seq_at.is_empty() {
             continue;
         }
-        let seq_at: HashMap<usize, Seq> = wanted.iter().filter(|w| w.1 == i).map(|w| (w.2, w.0)).collect();
+        let rows: Vec<usize> = seq_at.keys().copied().collect();
         for (row, json) in read::fetch_records(segs[i], meta, &rows).await? {
             let seq = *seq_at
                 .get(&row)

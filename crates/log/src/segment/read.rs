@@ -492,7 +492,7 @@ pub async fn fetch_records(
         RecordLayout::Rows => {
             let mut out = Vec::with_capacity(rows.len());
             for batch in &batches {
-                let records = record_column(handle, batch, column, |c| c.as_string_opt::<i32>())?;
+                let records = column_of(handle, batch, column, |c| c.as_string_opt::<i32>())?;
                 for i in 0..batch.num_rows() {
                     out.push((out.len(), Arc::<str>::from(records.value(i))));
                 }
@@ -561,7 +561,7 @@ fn unpack_blocks<T>(
     let mut next = 0;
     let mut index = 0;
     for batch in batches {
-        let blocks = record_column(handle, batch, schema::RECORD_BLOCK, |c| c.as_binary_opt::<i32>())?;
+        let blocks = column_of(handle, batch, schema::RECORD_BLOCK, |c| c.as_binary_opt::<i32>())?;
         for i in 0..batch.num_rows() {
             if blocks.is_valid(i) {
                 if next < block.len() {
@@ -604,7 +604,7 @@ pub async fn read_all(handle: &SegmentHandle) -> Result<Vec<(Seq, String)>> {
         RecordLayout::Blocks { dictionary, .. } => {
             let mut seqs = Vec::new();
             for batch in &batches {
-                let batch_seqs = record_column(handle, batch, schema::SEQ, |c| c.as_primitive_opt::<UInt64Type>())?;
+                let batch_seqs = column_of(handle, batch, schema::SEQ, |c| c.as_primitive_opt::<UInt64Type>())?;
                 seqs.extend(batch_seqs.values().iter().copied());
             }
             let records = unpack_blocks(handle, &batches, dictionary.as_ref(), None, str::to_string)?;
@@ -674,9 +674,9 @@ pub async fn seqs_in_range(
     Ok((meta, out))
 }
 
-/// The record column `column` of `batch`, cast by `cast` (format 1 and 2 store records
-/// differently).
-fn record_column<'b, T: ?Sized>(
+/// The column `column` of `batch`, cast by `cast` to the array type it has (format 1 and 2 store
+/// records differently).
+fn column_of<'b, T: ?Sized>(
     handle: &SegmentHandle,
     batch: &'b RecordBatch,
     column: &str,
@@ -696,8 +696,8 @@ fn seqs_and_records<'b, T: ?Sized>(
     column: &str,
     cast: impl Fn(&'b arrow_array::ArrayRef) -> Option<&'b T>,
 ) -> Result<(&'b arrow_array::UInt64Array, &'b T)> {
-    let seqs = record_column(handle, batch, schema::SEQ, |c| c.as_primitive_opt::<UInt64Type>())?;
-    Ok((seqs, record_column(handle, batch, column, cast)?))
+    let seqs = column_of(handle, batch, schema::SEQ, |c| c.as_primitive_opt::<UInt64Type>())?;
+    Ok((seqs, column_of(handle, batch, column, cast)?))
 }
 
 fn collect_seq_records(handle: &SegmentHandle, batches: &[RecordBatch]) -> Result<Vec<(Seq, String)>> {
